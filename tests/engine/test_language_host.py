@@ -1,0 +1,332 @@
+"""The stand-in language host over gRPC, without the CLI.
+
+The host runs as the engine starts it; a fake `pulumi-language-python-exec` (`-use-executor`) records the
+command line and environment it gets, so `Run` can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator, Mapping
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import language_pb2, language_pb2_grpc
+
+from tests.fixtures.engine import REPO_ROOT
+
+pytestmark = pytest.mark.protocol
+
+HOST = REPO_ROOT / "scripts" / "engine" / "language_host.py"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+RPC_TIMEOUT_S = 30.0
+
+# Records what it was started with in record.json in its working directory, then acts on its last
+# argument: `exit=N` exits with N (negative: kills itself with signal -N), `sleep` waits to be stopped.
+FAKE_EXECUTOR = """
+    import json, os, sys, time
+    with open("record.tmp", "w") as record:
+        json.dump(
+            {
+                "argv": sys.argv[1:],
+                "cwd": os.getcwd(),
+                "pid": os.getpid(),
+                "config": os.environ.get("PULUMI_CONFIG"),
+                "secret_keys": os.environ.get("PULUMI_CONFIG_SECRET_KEYS"),
+            },
+            record,
+        )
+    os.replace("record.tmp", "record.json")
+    if sys.argv[-1] == "sleep":
+        time.sleep(600)
+    code = int(sys.argv[-1].removeprefix("exit="))
+    if code < 0:
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+"""
+
+
+@dataclass
+class RunningHost:
+    process: subprocess.Popen[str]
+    stub: Any
+    engine_address: str
+
+
+@pytest.fixture
+def fake_engine() -> Iterator[tuple[grpc.Server, str]]:
+    """A gRPC server with no services; its health check answers UNIMPLEMENTED, which counts as alive."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield server, f"127.0.0.1:{port}"
+    server.stop(grace=None)
+
+
+def _start_host(args: list[str]) -> RunningHost:
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(HOST), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+    if not ready:
+        process.kill()
+        pytest.fail("the language host printed no port")
+    port = int(process.stdout.readline())
+    stub = language_pb2_grpc.LanguageRuntimeStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    return RunningHost(process, stub, args[-1])
+
+
+def _stop(process: subprocess.Popen[str]) -> int | None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)
+        return None
+
+
+@pytest.fixture
+def host(tmp_path: Path, fake_engine: tuple[grpc.Server, str]) -> Iterator[RunningHost]:
+    executor = tmp_path / "fake-exec.py"
+    executor.write_text(textwrap.dedent(FAKE_EXECUTOR))
+    # Flags as the engine and the Go host's own command line may put them before the engine address.
+    running = _start_host(
+        [
+            "-tracing",
+            "http://127.0.0.1:1",
+            "--logtostderr",
+            "-v=9",
+            "-use-executor",
+            str(executor),
+            fake_engine[1],
+        ]
+    )
+    yield running
+    _stop(running.process)
+
+
+def _program_dir(tmp_path: Path) -> Path:
+    program = tmp_path / "program"
+    program.mkdir(exist_ok=True)
+    return program
+
+
+def _run_request(program: Path, *, action: str = "exit=0", options: Mapping[str, str] | None = None) -> Any:
+    info_options = struct_pb2.Struct()
+    info_options.update({"toolchain": "pip", **(options or {})})
+    return language_pb2.RunRequest(
+        monitor_address="127.0.0.1:7001",
+        project="proj",
+        stack="dev",
+        pwd=str(program),
+        config={"proj:who": "world", "proj:token": "tok"},
+        configSecretKeys=["proj:token"],
+        dryRun=True,
+        parallel=16,
+        organization="org",
+        args=["first", action],
+        info=language_pb2.ProgramInfo(
+            root_directory=str(program.parent),
+            program_directory=str(program),
+            entry_point=".",
+            options=info_options,
+        ),
+    )
+
+
+def _record(program: Path) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((program / "record.json").read_text())
+    return record
+
+
+def test_run_starts_the_executor_like_the_go_host(host: RunningHost, tmp_path: Path) -> None:
+    program = _program_dir(tmp_path)
+
+    response = host.stub.Run(_run_request(program), timeout=RPC_TIMEOUT_S)
+
+    assert not response.error
+    assert not response.bail
+    record = _record(program)
+    assert record["argv"] == [
+        "--monitor", "127.0.0.1:7001",
+        "--engine", host.engine_address,
+        "--project", "proj",
+        "--root_directory", str(tmp_path),
+        "--stack", "dev",
+        "--pwd", str(program),
+        "--dry_run", "true",
+        "--parallel", "16",
+        "--organization", "org",
+        ".", "first", "exit=0",
+    ]  # fmt: skip
+    assert record["cwd"] == str(program)
+    assert json.loads(record["config"]) == {"proj:who": "world", "proj:token": "tok"}
+    assert json.loads(record["secret_keys"]) == ["proj:token"]
+
+
+def test_run_leaves_out_empty_arguments(host: RunningHost, tmp_path: Path) -> None:
+    program = _program_dir(tmp_path)
+    request = _run_request(program)
+    request.organization = ""
+    request.info.root_directory = ""
+
+    host.stub.Run(request, timeout=RPC_TIMEOUT_S)
+
+    argv = _record(program)["argv"]
+    assert "--organization" not in argv
+    assert "--root_directory" not in argv
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "error", "bail"),
+    [
+        (32, "", True),
+        (3, "program exited with non-zero exit code: 3", False),
+        (-9, "program exited unexpectedly: killed by signal SIGKILL", False),
+    ],
+)
+def test_run_reports_how_the_program_ended(
+    host: RunningHost, tmp_path: Path, exit_code: int, error: str, bail: bool
+) -> None:
+    response = host.stub.Run(
+        _run_request(_program_dir(tmp_path), action=f"exit={exit_code}"), timeout=RPC_TIMEOUT_S
+    )
+
+    assert (response.error, response.bail) == (error, bail)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"toolchain": "poetry"}, "toolchain='poetry'"),
+        ({"virtualenv": "venv"}, "virtualenv='venv'"),
+        ({"typechecker": "mypy"}, "typechecker='mypy'"),
+    ],
+)
+def test_run_refuses_runtime_options_it_cannot_honour(
+    host: RunningHost, tmp_path: Path, options: dict[str, str], named: str
+) -> None:
+    program = _program_dir(tmp_path)
+
+    response = host.stub.Run(_run_request(program, options=options), timeout=RPC_TIMEOUT_S)
+
+    assert named in response.error
+    assert not (program / "record.json").exists()
+
+
+def test_run_refuses_to_attach_a_debugger(host: RunningHost, tmp_path: Path) -> None:
+    program = _program_dir(tmp_path)
+    request = _run_request(program)
+    request.attach_debugger = True
+
+    response = host.stub.Run(request, timeout=RPC_TIMEOUT_S)
+
+    assert "debugger" in response.error
+    assert not (program / "record.json").exists()
+
+
+def test_host_describes_itself_and_needs_no_plugins(host: RunningHost) -> None:
+    assert host.stub.GetPluginInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_S).version == "3.274.1"
+    info = language_pb2.ProgramInfo(program_directory=str(REPO_ROOT), entry_point=".")
+    packages = host.stub.GetRequiredPackages(
+        language_pb2.GetRequiredPackagesRequest(info=info), timeout=RPC_TIMEOUT_S
+    )
+    assert list(packages.packages) == []
+    plugins = host.stub.GetRequiredPlugins(
+        language_pb2.GetRequiredPluginsRequest(info=info), timeout=RPC_TIMEOUT_S
+    )
+    assert list(plugins.plugins) == []
+    about = host.stub.About(language_pb2.AboutRequest(info=info), timeout=RPC_TIMEOUT_S)
+    assert about.version == platform.python_version()
+    assert Path(about.executable).samefile(sys.executable)
+
+
+def test_program_dependencies_list_installed_distributions(host: RunningHost) -> None:
+    def names(transitive: bool) -> set[str]:
+        request = language_pb2.GetProgramDependenciesRequest(transitiveDependencies=transitive)
+        response = host.stub.GetProgramDependencies(request, timeout=RPC_TIMEOUT_S)
+        return {dependency.name.lower() for dependency in response.dependencies}
+
+    everything = names(transitive=True)
+    top_level = names(transitive=False)
+
+    assert {"pulumi", "grpcio"} <= everything
+    # grpcio is installed only because pulumi requires it.
+    assert "grpcio" not in top_level
+    assert top_level < everything
+
+
+def test_install_dependencies_completes_without_installing(host: RunningHost) -> None:
+    request = language_pb2.InstallDependenciesRequest(info=language_pb2.ProgramInfo(entry_point="."))
+
+    messages = list(host.stub.InstallDependencies(request, timeout=RPC_TIMEOUT_S))
+
+    assert b"nothing to do" in b"".join(message.stdout for message in messages)
+
+
+def test_host_exits_cleanly_when_the_engine_closes_it(host: RunningHost) -> None:
+    assert _stop(host.process) == 0
+
+
+def test_closing_the_host_stops_a_running_program(host: RunningHost, tmp_path: Path) -> None:
+    program = _program_dir(tmp_path)
+    pending = host.stub.Run.future(_run_request(program, action="sleep"), timeout=RPC_TIMEOUT_S)
+    for _ in range(300):
+        if (program / "record.json").exists():
+            break
+        time.sleep(0.1)
+    pid = _record(program)["pid"]
+
+    assert _stop(host.process) == 0
+
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    pending.cancel()
+
+
+def test_host_exits_when_the_engine_is_gone(tmp_path: Path, fake_engine: tuple[grpc.Server, str]) -> None:
+    server, address = fake_engine
+    executor = tmp_path / "fake-exec.py"
+    executor.write_text(textwrap.dedent(FAKE_EXECUTOR))
+    running = _start_host(["-use-executor", str(executor), address])
+
+    server.stop(grace=None)
+
+    try:
+        # The host checks the engine every 10 seconds.
+        assert running.process.wait(timeout=60) == 0
+    finally:
+        _stop(running.process)
+
+
+def test_host_without_its_executor_fails_at_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(HOST), "-use-executor", str(tmp_path / "missing"), "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert "missing executor" in done.stderr
+    assert done.stdout == ""
