@@ -1,0 +1,203 @@
+"""The Pulumi dynamic provider, driven by a resource's property model.
+
+The provider object is pickled into every resource's state as ``__provider``. It therefore holds no
+attributes at all: its class is pickled by reference (a few bytes that survive code upgrades), and the
+configuration, credentials and the HTTP client live in this module, inside the provider process only.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from ._resource import OperationContext, ResourceDefinition
+from ._schema import ResourceModel, Role, contains_unknown, normalise
+
+CONFIG_NAMESPACE = "zstack:"
+T = TypeVar("T")
+logger = logging.getLogger("pulumi_zstack")
+
+
+class ProviderError(Exception):
+    """What the engine shows when an operation fails: the client's message, without its chain."""
+
+
+class _Runtime:
+    """Process-wide provider state: the stack's ZStack configuration and one pooled, logged-in client."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config: dict[str, str] = {}
+        self._client: ZStackClient | None = None
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        raw = {
+            k: v if isinstance(v, str) else json.dumps(v)
+            for k, v in config.items()
+            if k.startswith(CONFIG_NAMESPACE) and v is not None
+        }
+        with self._lock:
+            if raw != self._config and self._client is not None:
+                self._client.close()
+                self._client = None
+            self._config = raw
+
+    def settings(self) -> ConnectionSettings:
+        return ConnectionSettings.resolve(self._config, os.environ)
+
+    def client(self) -> ZStackClient:
+        with self._lock:
+            if self._client is None:
+                self._client = ZStackClient(ConnectionSettings.resolve(self._config, os.environ))
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+_runtime = _Runtime()
+atexit.register(_runtime.close)
+
+
+def _setup_logging() -> None:
+    # The engine shows what a provider writes to stderr; this is how long jobs report progress.
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("zstack: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def _reason(error: ErrorDetails) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "value"
+    message = error["msg"].removeprefix("Value error, ")
+    kind = error["type"]
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{field} must be one of {expected}, got {error['input']!r}"
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"{field} must be at most {limit} characters, got {len(str(error['input']))}"
+    if kind == "string_too_short":
+        return f"{field} must not be empty"
+    return f"{field} {message[0].lower()}{message[1:]}" if message else f"{field} is invalid"
+
+
+class SchemaProvider(ResourceProvider):
+    """A dynamic provider whose check, diff and update come from `definition.model`."""
+
+    serialize_as_secret_always = False  # the pickled provider holds no secret (see module docstring)
+    definition: ClassVar[ResourceDefinition[Any]]
+
+    def configure(self, req: ConfigureRequest) -> None:
+        _setup_logging()
+        _runtime.configure(getattr(req.config, "_props", {}))
+
+    @property
+    def _model(self) -> type[ResourceModel]:
+        return self.definition.model
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        specs = {p.name: p for p in self._model.properties()}
+        failures: list[CheckFailure] = []
+        declared: dict[str, Any] = {}
+        for key, value in news.items():
+            spec = specs.get(key)
+            if key.startswith("__"):
+                continue
+            if spec is None:
+                valid = ", ".join(sorted(n for n, s in specs.items() if s.is_user_supplied))
+                failures.append(
+                    CheckFailure(
+                        key, f"{key} is not a property of {self.definition.label}; valid inputs: {valid}"
+                    )
+                )
+            elif spec.role is Role.OUTPUT:
+                if value is not None:
+                    failures.append(CheckFailure(key, f"{key} is computed by ZStack and cannot be set"))
+            elif value is not None:
+                declared[key] = value
+
+        unknown = {k for k, v in declared.items() if contains_unknown(v)}
+        known = {k: v for k, v in declared.items() if k not in unknown}
+        checked = dict(declared)
+        try:
+            validated = self._model.model_validate(known)
+        except ValidationError as error:
+            for detail in error.errors():
+                field = str(detail["loc"][0]) if detail["loc"] else ""
+                if detail["type"] == "missing" and field in unknown:
+                    continue  # computed by another resource; checked again once it is known
+                failures.append(CheckFailure(field, _reason(detail)))
+        else:
+            checked.update(validated.model_dump(include=set(known)))
+
+        try:
+            _runtime.settings()
+        except ConfigurationError as error:
+            failures.append(CheckFailure(error.setting, str(error)))
+        return CheckResult(checked, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces: list[str] = []
+        settings_changed = False
+        for spec in self._model.properties_with(Role.INPUT, Role.SETTING):
+            old, new = olds.get(spec.name), news.get(spec.name)
+            if spec.role is Role.SETTING:
+                settings_changed |= normalise(old) != normalise(new)
+            elif spec.replace and (contains_unknown(new) or normalise(old) != normalise(new)):
+                replaces.append(spec.name)
+        return DiffResult(
+            changes=bool(replaces) or settings_changed, replaces=replaces, delete_before_replace=False
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        model = self._model.model_validate(self._model.user_supplied(props))
+        resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
+        return CreateResult(resource_id, outputs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outcome = self._call(lambda ctx: self.definition.read(ctx, id_, props))
+        if outcome is None:
+            return ReadResult(id_="", outs={})
+        return ReadResult(id_, {**outcome.inputs, **outcome.outputs}, outcome.inputs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only settings reach update (every ZStack-side input replaces); they change how later operations run.
+        declared = {p.name: news.get(p.name) for p in self._model.properties_with(Role.INPUT, Role.SETTING)}
+        return UpdateResult({**olds, **declared})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self._call(lambda ctx: self.definition.delete(ctx, id_, props))
+
+    def _call(self, operation: Callable[[OperationContext], T]) -> T:
+        try:
+            return operation(OperationContext(_runtime.client(), self.definition.label))
+        except ZStackError as error:
+            raise ProviderError(str(error)) from None

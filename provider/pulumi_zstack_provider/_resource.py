@@ -1,0 +1,69 @@
+"""What a resource module implements, and what the provider hands it for each operation."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ._client import JobProgress, ZStackClient
+from ._schema import ResourceModel
+
+logger = logging.getLogger("pulumi_zstack")
+
+ModelT = TypeVar("ModelT", bound=ResourceModel)
+
+#: A long job reports progress at most this often, so the engine's output stays readable.
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    outputs: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+class OperationContext:
+    """One create, read or delete: the shared client plus progress reporting for long jobs."""
+
+    def __init__(self, client: ZStackClient, resource_label: str) -> None:
+        self.client = client
+        self._label = resource_label
+        self._last_report = 0.0
+
+    def progress(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_report >= PROGRESS_EVERY_SECONDS:
+            self._last_report = now
+            logger.info("%s: %s", self._label, message)
+
+    def _on_job_progress(self, progress: JobProgress) -> None:
+        self.progress(
+            f"{progress.operation}: ZStack job {progress.job_uuid} {progress.state}, "
+            f"{progress.elapsed:.0f}s elapsed"
+        )
+
+    def run_job(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self.client.run_job(method, path, on_progress=self._on_job_progress, **kwargs)
+
+
+class ResourceDefinition(abc.ABC, Generic[ModelT]):
+    """The ZStack side of one resource type. The provider does check, diff and update from `model`."""
+
+    model: ClassVar[type[ResourceModel]]
+    label: ClassVar[str]
+
+    @abc.abstractmethod
+    def create(self, ctx: OperationContext, props: ModelT) -> tuple[str, dict[str, Any]]:
+        """Create the resource from validated properties; return its id and every property."""
+
+    @abc.abstractmethod
+    def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
+        """Current outputs and observed inputs, or None when the resource is truly gone."""
+
+    @abc.abstractmethod
+    def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:
+        """Delete and confirm; a resource that is already gone is a success."""

@@ -1,0 +1,148 @@
+"""Field metadata that lets one typed model drive check, diff, outputs and docs.
+
+A resource declares its properties once, as a pydantic model whose fields carry one marker each:
+
+- ``Input``: set by the user; sent to ZStack at create. ``replace=True`` means a change forces a new
+  resource (ZStack has no update API for backups). ``create_only=True`` means ZStack never reports the
+  value back, so refresh keeps it from state instead of reading it from the server.
+- ``Setting``: how the provider operates (timeouts, poll intervals). A change is applied in place,
+  without touching ZStack, and never forces a replacement.
+- ``Output``: computed by ZStack; never accepted from the user.
+
+``secret=True`` on any marker means the value must be stored as a Pulumi secret.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
+
+#: The value the Pulumi engine sends during preview for inputs that are not computed yet.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class Role(enum.Enum):
+    INPUT = "input"
+    SETTING = "setting"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class _Marker:
+    role: Role
+    replace: bool = False
+    create_only: bool = False
+    secret: bool = False
+
+
+def Input(*, replace: bool = False, create_only: bool = False, secret: bool = False) -> _Marker:
+    return _Marker(Role.INPUT, replace=replace, create_only=create_only, secret=secret)
+
+
+def Setting(*, secret: bool = False) -> _Marker:
+    return _Marker(Role.SETTING, secret=secret)
+
+
+def Output(*, secret: bool = False) -> _Marker:
+    return _Marker(Role.OUTPUT, secret=secret)
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One property of a resource, as the provider and the docs see it."""
+
+    name: str
+    role: Role
+    replace: bool
+    create_only: bool
+    secret: bool
+    required: bool
+    description: str
+    annotation: Any
+
+    @property
+    def is_user_supplied(self) -> bool:
+        return self.role is not Role.OUTPUT
+
+
+def _marker_of(name: str, info: FieldInfo) -> _Marker:
+    markers = [m for m in info.metadata if isinstance(m, _Marker)]
+    if len(markers) != 1:
+        raise TypeError(f"field {name!r} needs exactly one Input(), Setting() or Output() marker")
+    return markers[0]
+
+
+class ResourceModel(BaseModel):
+    """Base of every resource's property model: strict about unknown fields, frozen once built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+
+    @classmethod
+    def properties(cls) -> tuple[PropertySpec, ...]:
+        cached: tuple[PropertySpec, ...] | None = cls.__dict__.get("_property_specs")
+        if cached is None:
+            cached = tuple(
+                PropertySpec(
+                    name=name,
+                    role=(marker := _marker_of(name, info)).role,
+                    replace=marker.replace,
+                    create_only=marker.create_only,
+                    secret=marker.secret,
+                    required=info.is_required(),
+                    description=info.description or "",
+                    annotation=info.annotation,
+                )
+                for name, info in cls.model_fields.items()
+            )
+            type.__setattr__(cls, "_property_specs", cached)
+        return cached
+
+    @classmethod
+    def properties_with(cls, *roles: Role) -> Iterator[PropertySpec]:
+        return (p for p in cls.properties() if p.role in roles)
+
+    @classmethod
+    def user_supplied(cls, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs and settings in ``props``, without outputs and engine keys like ``__provider``."""
+        names = {p.name for p in cls.properties_with(Role.INPUT, Role.SETTING)}
+        return {k: v for k, v in props.items() if k in names}
+
+    @classmethod
+    def secret_outputs(cls) -> list[str]:
+        return [p.name for p in cls.properties() if p.secret]
+
+
+def contains_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def normalise(value: Any) -> Any:
+    """Canonical form for comparing a declared value with the one in state.
+
+    Numbers come back from the engine as floats, empty strings and absent values mean the same to ZStack,
+    and tag lists are sets.
+    """
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        items = [normalise(v) for v in value]
+        return tuple(sorted((i for i in items if i is not None), key=repr)) or None
+    if isinstance(value, Mapping):
+        return {k: normalise(v) for k, v in value.items() if normalise(v) is not None} or None
+    return value

@@ -1,0 +1,18 @@
+"""The dynamic provider classes the SDK pickles into state.
+
+Their import path (``pulumi_zstack_provider.providers.<Name>``) is part of every stack's state: keep it.
+"""
+
+from __future__ import annotations
+
+from ._provider import SchemaProvider
+from ._vm_backup import VmBackupResource
+
+
+class VmBackupProvider(SchemaProvider):
+    """Creates, reads and deletes ZStack VM backups (CreateVmBackup groups)."""
+
+    definition = VmBackupResource()
+
+
+__all__ = ["VmBackupProvider"]

@@ -1,0 +1,14 @@
+"""Manage ZStack Cloud VM backups as code with Pulumi.
+
+    import pulumi_zstack as zstack
+
+    backup = zstack.VmBackup("nightly", root_volume_uuid="...", backup_storage_uuid="...", name="nightly")
+
+Connection settings come from stack config (``zstack:host``, ``zstack:accountName``,
+``zstack:accountPassword``, ``zstack:accessKeyId``, ``zstack:accessKeySecret``, ...) or the ``ZSTACK_*``
+environment variables of the official Terraform provider.
+"""
+
+from ._vm_backup import VmBackup, VmBackupArgs
+
+__all__ = ["VmBackup", "VmBackupArgs"]

@@ -1,0 +1,170 @@
+"""The VmBackup resource as Pulumi programs declare it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+from pulumi_zstack_provider import Role, VmBackupProperties
+from pulumi_zstack_provider.providers import VmBackupProvider
+
+# Group uuids derived by the SDK live in this namespace; changing it would make every existing program
+# compute new ids, so it is fixed forever.
+_GROUP_UUID_NAMESPACE = uuid.UUID("5f0c2b8e-4c1f-4f7a-9d2e-7a1b3c9d0e42")
+
+
+@dataclasses.dataclass
+class VmBackupArgs:
+    """The inputs of a :class:`VmBackup`. Every ZStack-side input forces a new backup when it changes."""
+
+    root_volume_uuid: pulumi.Input[str]
+    """UUID of the VM's root volume; every non-shareable root and data volume of the VM is backed up."""
+    backup_storage_uuid: pulumi.Input[str]
+    """An Enabled ImageStoreBackupStorage."""
+    name: pulumi.Input[str]
+    """1 to 255 characters; ZStack appends a timestamp (see ``backup_name``)."""
+    description: pulumi.Input[str] | None = None
+    """At most 2048 characters."""
+    mode: pulumi.Input[str] | None = None
+    """``"full"`` forces a full backup; ``"auto"`` (default) allows incremental ones."""
+    volume_read_bandwidth: pulumi.Input[int] | None = None
+    """Bytes per second, at least 1024."""
+    volume_write_bandwidth: pulumi.Input[int] | None = None
+    """Bytes per second, at least 1024."""
+    network_read_bandwidth: pulumi.Input[int] | None = None
+    """Bytes per second, at least 1024."""
+    network_write_bandwidth: pulumi.Input[int] | None = None
+    """Bytes per second, at least 1024."""
+    system_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    """ZStack system tags for each volume backup."""
+    user_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    """ZStack user tags."""
+    group_uuid: pulumi.Input[str] | None = None
+    """The backup group's UUID (the resource id). Derived from the stack, the resource name and the inputs
+    when omitted, so an interrupted create resumes instead of making a second backup. Used only at create."""
+    create_timeout: pulumi.Input[str] | None = None
+    """How long a create may take, e.g. ``"90m"`` (default 60m). Changing it never replaces the backup."""
+    delete_timeout: pulumi.Input[str] | None = None
+    """How long a delete may take (default 20m)."""
+    max_poll_interval: pulumi.Input[str] | None = None
+    """Longest wait between two polls of a ZStack job (default 10s)."""
+
+
+_ARG_NAMES = tuple(f.name for f in dataclasses.fields(VmBackupArgs))
+_SETTINGS = {p.name for p in VmBackupProperties.properties_with(Role.SETTING)}
+
+
+def _derived_group_uuid(resource_name: str, inputs: dict[str, Any]) -> pulumi.Output[str]:
+    identity = {k: v for k, v in inputs.items() if k not in _SETTINGS and k != "group_uuid"}
+    scope = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+
+    def derive(resolved: dict[str, Any]) -> str:
+        canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+        return uuid.uuid5(_GROUP_UUID_NAMESPACE, f"{scope}\n{canonical}").hex
+
+    return pulumi.Output.all(**identity).apply(derive)
+
+
+class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
+    """A ZStack Cloud VM backup: one volume backup per root and data volume, sharing a group UUID.
+
+    ZStack has no update API for backups, so changing any ZStack-side input replaces the backup (a new one
+    is made before the old one is deleted). Changing a timeout only updates the stack.
+
+    Example::
+
+        backup = zstack.VmBackup("nightly", root_volume_uuid=vm_root, backup_storage_uuid=image_store,
+                                 name="nightly")
+        pulumi.export("backup_group", backup.group_uuid)
+    """
+
+    group_uuid: pulumi.Output[str]
+    """The backup group's UUID; also the resource id."""
+    root_volume_uuid: pulumi.Output[str]
+    backup_storage_uuid: pulumi.Output[str]
+    name: pulumi.Output[str]
+    description: pulumi.Output[str | None]
+    mode: pulumi.Output[str | None]
+    volume_read_bandwidth: pulumi.Output[int | None]
+    volume_write_bandwidth: pulumi.Output[int | None]
+    network_read_bandwidth: pulumi.Output[int | None]
+    network_write_bandwidth: pulumi.Output[int | None]
+    system_tags: pulumi.Output[list[str] | None]
+    user_tags: pulumi.Output[list[str] | None]
+    create_timeout: pulumi.Output[str | None]
+    delete_timeout: pulumi.Output[str | None]
+    max_poll_interval: pulumi.Output[str | None]
+    vm_instance_uuid: pulumi.Output[str]
+    """The backed-up VM."""
+    uuid: pulumi.Output[str]
+    """UUID of the root volume backup."""
+    volume_uuid: pulumi.Output[str]
+    """The root volume the root backup was taken from."""
+    backup_name: pulumi.Output[str]
+    """The root backup's name as ZStack stored it, with a timestamp appended."""
+    type: pulumi.Output[str]
+    """``Root``."""
+    state: pulumi.Output[str]
+    """``Enabled`` or ``Disabled``."""
+    status: pulumi.Output[str]
+    """``Ready`` once the backup is usable."""
+    size: pulumi.Output[int]
+    """Size of the root backup in bytes."""
+    metadata: pulumi.Output[str | None]
+    """ZStack's metadata of the root backup (a JSON string)."""
+    create_date: pulumi.Output[str]
+    """ISO 8601 in the management node's local time (ZStack sends no time zone)."""
+    last_op_date: pulumi.Output[str]
+    """ISO 8601 in the management node's local time."""
+    backup_storage_refs: pulumi.Output[list[dict[str, Any]]]
+    """Where the root backup is stored: ``backup_storage_uuid``, ``install_path``, ``status``."""
+    members: pulumi.Output[list[dict[str, Any]]]
+    """Every volume backup of the group, root first: ``uuid``, ``volume_uuid``, ``name``, ``type``,
+    ``state``, ``status``, ``size``, ``mode``, ``create_date``, ``last_op_date``, ``backup_storage_refs``."""
+    total_size: pulumi.Output[int]
+    """Sum of the members' sizes in bytes."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: VmBackupArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = sorted(set(kwargs) - set(_ARG_NAMES))
+        if unknown:
+            raise TypeError(
+                f"VmBackup {resource_name!r}: unknown argument(s) {', '.join(unknown)}; "
+                f"valid ones: {', '.join(_ARG_NAMES)}"
+            )
+        given = dataclasses.asdict(args) if args is not None else {}
+        given.update(kwargs)
+        inputs = {k: v for k, v in given.items() if v is not None}
+        if "group_uuid" not in inputs:
+            inputs["group_uuid"] = _derived_group_uuid(resource_name, inputs)
+        self._register(resource_name, inputs, opts)
+
+    def _register(
+        self, resource_name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None
+    ) -> None:
+        # Every property must be present (None when not set) for the engine's value to reach its attribute.
+        props: dict[str, Any] = {p.name: None for p in VmBackupProperties.properties()}
+        props.update(inputs)
+        super().__init__(VmBackupProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ) -> VmBackup:
+        """Adopt an existing VM backup group by its group UUID and read its current state.
+
+        Inputs are read back from ZStack: the root volume, the backup storage, the description and the
+        name as it was given (ZStack's timestamp suffix removed).
+        """
+        backup = VmBackup.__new__(VmBackup)
+        backup._register(resource_name, {}, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id)))
+        return backup
