@@ -164,8 +164,8 @@ class SchemaProvider(ResourceProvider):
             failures.append(CheckFailure(error.setting, str(error)))
         return CheckResult(checked, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces: list[str] = []
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = self.definition.drift_replaces(olds)
         settings_changed = False
         for spec in self._model.properties_with(Role.INPUT, Role.SETTING):
             old, new = olds.get(spec.name), news.get(spec.name)
@@ -174,7 +174,9 @@ class SchemaProvider(ResourceProvider):
             elif spec.replace and (contains_unknown(new) or normalise(old) != normalise(new)):
                 replaces.append(spec.name)
         return DiffResult(
-            changes=bool(replaces) or settings_changed, replaces=replaces, delete_before_replace=False
+            changes=bool(replaces) or settings_changed,
+            replaces=replaces,
+            delete_before_replace=bool(replaces) and self.definition.replacement_reuses_id(id_, news),
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:

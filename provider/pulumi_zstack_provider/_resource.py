@@ -64,6 +64,14 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         """Current outputs and observed inputs, or None when the resource is truly gone."""
 
+    def drift_replaces(self, state: Mapping[str, Any]) -> list[str]:
+        """Outputs in `state` that show the resource can no longer serve and must be made again."""
+        return []
+
+    def replacement_reuses_id(self, resource_id: str, news: Mapping[str, Any]) -> bool:
+        """Whether a replacement with `news` would get `resource_id` again, so the old one must go first."""
+        return False
+
     @abc.abstractmethod
     def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:
         """Delete and confirm; a resource that is already gone is a success."""

@@ -117,6 +117,11 @@ class VmBackupProperties(ResourceModel):
     total_size: Annotated[int | None, Output()] = Field(
         default=None, description="Sum of the members' sizes in bytes."
     )
+    missing_members: Annotated[list[str] | None, Output()] = Field(
+        default=None,
+        description="Volumes whose backup in this group was deleted outside Pulumi. Set by refresh; the next "
+        "update makes the whole backup again.",
+    )
 
 
 class _WireStorageRef(BaseModel):
@@ -243,7 +248,10 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         )
         # A group that already has members is an earlier, interrupted create of this same resource (or one the
         # user asked to adopt): never POST again, since ZStack would add a second set to the group.
-        if not self._live_members(ctx, group_uuid):
+        existing = self._live_members(ctx, group_uuid)
+        if existing:
+            self._check_adoptable(group_uuid, existing, props)
+        else:
             try:
                 self._submit(ctx, props, group_uuid, deadline, hint)
             except JobNotFoundError:
@@ -252,6 +260,18 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                     self._submit(ctx, props, group_uuid, deadline, hint)
         group = self._wait_until_ready(ctx, group_uuid, props.root_volume_uuid, deadline, timeout, hint)
         return group_uuid, {**props.model_dump(), **group.outputs(group_uuid)}
+
+    @staticmethod
+    def _check_adoptable(
+        group_uuid: str, members: list[_WireVolumeBackup], props: VmBackupProperties
+    ) -> None:
+        volumes = {m.volume_uuid for m in members if m.volume_uuid}
+        if props.root_volume_uuid not in volumes:
+            raise ZStackError(
+                f"backup group {group_uuid} already exists in ZStack but does not back up root volume "
+                f"{props.root_volume_uuid} (it holds volumes {', '.join(sorted(volumes)) or 'none'}). Set "
+                "`group_uuid` to a group of this VM, or leave it unset to make a new backup."
+            )
 
     def _submit(
         self, ctx: OperationContext, props: VmBackupProperties, group_uuid: str, deadline: float, hint: str
@@ -331,6 +351,10 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             return None
         group = _Group(members, state.get("root_volume_uuid"))
         outputs = group.outputs(resource_id)
+        live_volumes = {m.volume_uuid for m in members}
+        recorded = {m.get("volume_uuid") for m in state.get("members") or [] if isinstance(m, Mapping)}
+        missing = (recorded | set(state.get("missing_members") or [])) - live_volumes - {None}
+        outputs["missing_members"] = sorted(str(v) for v in missing) or None
         inputs = {
             **VmBackupProperties.user_supplied(state),
             **group.observed_inputs(),
@@ -339,6 +363,14 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         if not inputs.get("name"):  # adopted with VmBackup.get: recover the name ZStack was given
             inputs["name"] = _original_name(outputs["backup_name"])
         return ReadOutcome(outputs=outputs, inputs=inputs)
+
+    def drift_replaces(self, state: Mapping[str, Any]) -> list[str]:
+        return ["missing_members"] if state.get("missing_members") else []
+
+    def replacement_reuses_id(self, resource_id: str, news: Mapping[str, Any]) -> bool:
+        # The SDK derives the group uuid from the inputs: a replacement forced by drift rather than by an
+        # input change gets the same uuid, and create would adopt the very group it replaces.
+        return news.get("group_uuid") == resource_id
 
     def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:
         timeout = parse_duration(state.get("delete_timeout") or DEFAULT_DELETE_TIMEOUT)

@@ -127,6 +127,9 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     ``state``, ``status``, ``size``, ``mode``, ``create_date``, ``last_op_date``, ``backup_storage_refs``."""
     total_size: pulumi.Output[int]
     """Sum of the members' sizes in bytes."""
+    missing_members: pulumi.Output[list[str] | None]
+    """Volumes whose backup was deleted outside Pulumi (found by refresh); the next update makes the
+    backup again."""
 
     def __init__(
         self,

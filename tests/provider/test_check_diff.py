@@ -148,3 +148,19 @@ def test_schema_roles_drive_the_provider() -> None:
     settings = {p.name for p in VmBackupProperties.properties_with(Role.SETTING)}
     assert {"root_volume_uuid", "backup_storage_uuid", "name", "description", "mode", "system_tags"} <= replace
     assert settings == {"create_timeout", "delete_timeout", "max_poll_interval"}
+
+
+def test_replacement_for_an_input_change_creates_the_new_backup_first() -> None:
+    result = VmBackupProvider().diff("a" * 32, state_of(), {**VALID, "name": "weekly", "group_uuid": "b" * 32})
+    assert result.replaces == ["name"]
+    assert result.delete_before_replace is False
+
+
+def test_member_deleted_out_of_band_forces_a_new_backup_deleting_the_broken_one_first() -> None:
+    # After refresh found a member gone, the inputs are unchanged, so the SDK derives the same group uuid:
+    # the broken group must be deleted before the new one is created under that uuid.
+    olds = state_of(missing_members=["20000000000040008000000000000012"])
+    result = VmBackupProvider().diff("a" * 32, olds, {**VALID, "group_uuid": "a" * 32})
+    assert result.changes is True
+    assert result.replaces == ["missing_members"]
+    assert result.delete_before_replace is True
