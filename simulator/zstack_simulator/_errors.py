@@ -1,0 +1,47 @@
+"""The two failure channels of the ZStack REST layer: plain-text HTTP errors and 503 ErrorCode bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DESCRIPTIONS: dict[str, str] = {
+    "SYS.1000": "An internal error happened in system",
+    "SYS.1001": "A message or a operation timeout",
+    "SYS.1003": "A resource can not be found",
+    "SYS.1006": "An operation failed",
+    "SYS.1007": "One or more API argument is invalid",
+    "ID.1000": "Unable to authenticate a user",
+    "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "ID.1002": "The user doesn't have permission to perform the operation",
+    "ID.1003": "The user exceeds a quota of a resource",
+    "ID.1006": "Max number of active sessions exceeded",
+}
+
+
+def error_code(code: str, details: str | None = None, description: str | None = None) -> dict[str, Any]:
+    """An ErrorCode as Gson writes it: null fields are simply absent."""
+    body: dict[str, Any] = {"code": code, "description": description or DESCRIPTIONS.get(code, code)}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+class PlainTextError(Exception):
+    """A REST-layer refusal (400/403/404/405/500) whose body is plain text, not JSON."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"HTTP {status}: {text}")
+        self.status = status
+        self.text = text
+
+
+class ApiError(Exception):
+    """An API-level failure: HTTP 503 with `{"error": ErrorCode}` (directly, or on the job poll)."""
+
+    def __init__(self, code: str, details: str | None = None, description: str | None = None) -> None:
+        super().__init__(f"{code}: {details or description or DESCRIPTIONS.get(code, '')}")
+        self.error = error_code(code, details, description)
+
+    @property
+    def code(self) -> str:
+        return str(self.error["code"])

@@ -1,0 +1,213 @@
+"""What the simulated management node stores; also the format of seed and state files (camelCase JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", hide_input_in_errors=True
+    )
+
+
+class Account(Record):
+    uuid: str
+    name: str
+    password: str = Field(repr=False)
+    """Plain text; a login must send its SHA-512 hex."""
+
+
+class AccessKey(Record):
+    id: str
+    secret: str = Field(repr=False)
+    account_uuid: str
+    state: Literal["Enabled", "Disabled"] = "Enabled"
+
+
+class VmNic(Record):
+    uuid: str
+    l3_network_uuid: str
+    ip: str
+    mac: str
+    netmask: str = "255.255.255.0"
+    gateway: str | None = None
+    device_id: int = 0
+
+
+class VmInstance(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    state: str
+    zone_uuid: str | None = None
+    cluster_uuid: str | None = None
+    host_uuid: str | None = None
+    last_host_uuid: str | None = None
+    image_uuid: str | None = None
+    instance_offering_uuid: str | None = None
+    default_l3_network_uuid: str | None = None
+    platform: str = "Linux"
+    guest_os_type: str | None = None
+    architecture: str = "x86_64"
+    cpu_num: int = 2
+    memory_size: int = 2 * 1024**3
+    hypervisor_type: str = "KVM"
+    type: str = "UserVm"
+    vm_nics: list[VmNic] = Field(default_factory=list)
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
+class Volume(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    type: Literal["Root", "Data"]
+    vm_instance_uuid: str | None = None
+    is_shareable: bool = False
+    size: int
+    actual_size: int | None = None
+    device_id: int | None = None
+    state: str = "Enabled"
+    status: str = "Ready"
+    primary_storage_uuid: str | None = None
+    format: str = "qcow2"
+    install_path: str | None = None
+    root_image_uuid: str | None = None
+    disk_offering_uuid: str | None = None
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
+class BackupStorage(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    type: str
+    state: str = "Enabled"
+    status: str = "Connected"
+    url: str
+    hostname: str | None = None
+    total_capacity: int
+    available_capacity: int
+    attached_zone_uuids: list[str] = Field(default_factory=list)
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
+class BackupStorageRef(Record):
+    backup_storage_uuid: str
+    install_path: str | None = None
+    status: str
+    create_date: float
+    last_op_date: float
+
+
+class VolumeBackup(Record):
+    uuid: str
+    volume_uuid: str
+    name: str
+    description: str | None = None
+    type: str
+    state: str
+    status: str
+    size: int = 0
+    metadata: str | None = None
+    group_uuid: str | None = None
+    mode: str | None = None
+    vm_instance_uuid: str | None = None
+    backup_storage_refs: list[BackupStorageRef] = Field(default_factory=list)
+    system_tags: list[str] = Field(default_factory=list)
+    create_date: float
+    last_op_date: float
+
+
+class Job(Record):
+    """An async API call: its outcome is computed when a poll (or any read) finds it due."""
+
+    uuid: str
+    api: str
+    method: str
+    path: str
+    created_at: float
+    polls: int = 0
+    complete_after_polls: int | None = None
+    complete_after_seconds: float | None = None
+    state: Literal["processing", "done"] = "processing"
+    done_at: float | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    inject_error: dict[str, Any] | None = None
+    expire_record: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class StateData(Record):
+    """Everything the simulator holds except sessions; a seed file is the same shape without jobs."""
+
+    accounts: list[Account] = Field(default_factory=list)
+    access_keys: list[AccessKey] = Field(default_factory=list)
+    vm_instances: list[VmInstance] = Field(default_factory=list)
+    volumes: list[Volume] = Field(default_factory=list)
+    backup_storages: list[BackupStorage] = Field(default_factory=list)
+    volume_backups: list[VolumeBackup] = Field(default_factory=list)
+    jobs: list[Job] = Field(default_factory=list)
+
+    def check(self) -> None:
+        """Refuse data the simulator could not serve consistently."""
+        groups: dict[str, list[str]] = {
+            "account": [a.uuid for a in self.accounts],
+            "accessKey": [k.id for k in self.access_keys],
+            "vmInstance": [v.uuid for v in self.vm_instances],
+            "volume": [v.uuid for v in self.volumes],
+            "backupStorage": [b.uuid for b in self.backup_storages],
+            "volumeBackup": [b.uuid for b in self.volume_backups],
+        }
+        for kind, uuids in groups.items():
+            duplicates = sorted({u for u in uuids if uuids.count(u) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
+        accounts = set(groups["account"])
+        for key in self.access_keys:
+            if key.account_uuid not in accounts:
+                raise ValueError(f"access key {key.id} refers to unknown account {key.account_uuid}")
+        vms = set(groups["vmInstance"])
+        for volume in self.volumes:
+            if volume.vm_instance_uuid is not None and volume.vm_instance_uuid not in vms:
+                raise ValueError(f"volume {volume.uuid} is attached to unknown VM {volume.vm_instance_uuid}")
+        for vm in self.vm_instances:
+            roots = [v for v in self.volumes if v.vm_instance_uuid == vm.uuid and v.type == "Root"]
+            if len(roots) != 1:
+                raise ValueError(f"VM {vm.uuid} must have exactly one Root volume, found {len(roots)}")
+
+
+def parse_state(document: Any, *, source: str) -> StateData:
+    try:
+        data = StateData.model_validate(document)
+        data.check()
+    except (ValidationError, ValueError) as exc:
+        raise ValueError(f"invalid simulator data in {source}: {exc}") from None
+    return data
+
+
+def load_seed_file(path: Path, base: StateData) -> StateData:
+    """Each top-level key present in the file replaces that part of `base`; absent keys keep it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read seed file {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"seed file {path} must hold a JSON object")
+    merged = base.model_dump(by_alias=True)
+    merged.update(document)
+    return parse_state(merged, source=str(path))
+
+
+def dump_state(data: StateData) -> str:
+    return data.model_dump_json(by_alias=True, indent=1)
