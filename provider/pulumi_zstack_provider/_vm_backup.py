@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ._client import JobNotFoundError, OperationTimeoutError, ZStackError
+from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, ZStackError
 from ._resource import OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output, ResourceModel, Setting
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
@@ -381,20 +381,41 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             "group stays in the stack until it is gone."
         )
         poll_cap = parse_duration(state.get("max_poll_interval") or DEFAULT_MAX_POLL_INTERVAL)
+        job: dict[str, Any] = {"deadline": deadline, "timeout_hint": hint, "max_poll_interval": poll_cap}
         # DeleteVmBackup succeeds for an unknown group and even when members fail, so the only proof of a
-        # delete is a query that finds nothing; one more attempt covers a member that failed transiently.
-        for _attempt in range(2):
-            if not self._live_members(ctx, resource_id):
+        # delete is a query that finds nothing. What survives the group delete is deleted member by member.
+        for attempt in range(2):
+            remaining = self._live_members(ctx, resource_id)
+            if not remaining:
                 return
-            ctx.run_job(
-                "DELETE",
-                f"/vm-backups/{resource_id}",
-                params={"deleteMode": "Permissive"},
-                deadline=deadline,
-                operation=f"delete of VmBackup {resource_id}",
-                timeout_hint=hint,
-                max_poll_interval=poll_cap,
-            )
+            if attempt == 0:
+                try:
+                    ctx.run_job(
+                        "DELETE",
+                        f"/vm-backups/{resource_id}",
+                        params={"deleteMode": "Permissive"},
+                        operation=f"delete of VmBackup {resource_id}",
+                        **job,
+                    )
+                    continue
+                except JobFailedError as error:
+                    # e.g. a group holding two root backups (a reused resourceUuid) is refused as a whole
+                    ctx.progress(
+                        f"ZStack refused to delete group {resource_id} as a whole ({error.code}); "
+                        "deleting its volume backups one by one"
+                    )
+            for member in remaining:
+                try:
+                    ctx.run_job(
+                        "DELETE",
+                        f"/volume-backups/{member.uuid}",
+                        params={"deleteMode": "Permissive"},
+                        operation=f"delete of volume backup {member.uuid} of VmBackup {resource_id}",
+                        **job,
+                    )
+                except JobFailedError as error:
+                    if error.code != "SYS.1003":  # already gone
+                        raise
         remaining = self._live_members(ctx, resource_id)
         if remaining:
             raise ZStackError(

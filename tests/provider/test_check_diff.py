@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from pulumi_zstack_provider import Role, VmBackupProperties, VmBackupProvider
 from pulumi_zstack_provider._schema import UNKNOWN
 
@@ -18,8 +17,15 @@ VALID = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "nigh
 
 @pytest.fixture(autouse=True)
 def zstack_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("ZSTACK_HOST", "ZSTACK_ACCOUNT_NAME", "ZSTACK_ACCOUNT_PASSWORD", "ZSTACK_ACCESS_KEY_ID",
-                "ZSTACK_ACCESS_KEY_SECRET", "ZSTACK_SESSION_ID", "ZSTACK_PORT"):
+    for var in (
+        "ZSTACK_HOST",
+        "ZSTACK_ACCOUNT_NAME",
+        "ZSTACK_ACCOUNT_PASSWORD",
+        "ZSTACK_ACCESS_KEY_ID",
+        "ZSTACK_ACCESS_KEY_SECRET",
+        "ZSTACK_SESSION_ID",
+        "ZSTACK_PORT",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ZSTACK_HOST", "127.0.0.1")
     monkeypatch.setenv("ZSTACK_ACCOUNT_NAME", "admin")
@@ -91,8 +97,15 @@ def test_missing_configuration_fails_check_naming_key_and_variable(monkeypatch: 
 
 def state_of(**overrides: Any) -> dict[str, Any]:
     """Old outputs as the engine stores them: inputs, settings, outputs and the pickled provider."""
-    return {**VALID, "group_uuid": "a" * 32, "backup_name": "nightly-2026-11-26 10:00:00.123",
-            "status": "Ready", "size": 1073741824, "__provider": "old-blob", **overrides}
+    return {
+        **VALID,
+        "group_uuid": "a" * 32,
+        "backup_name": "nightly-2026-11-26 10:00:00.123",
+        "status": "Ready",
+        "size": 1073741824,
+        "__provider": "old-blob",
+        **overrides,
+    }
 
 
 def diff(olds: dict[str, Any], news: dict[str, Any]) -> tuple[bool | None, list[str]]:
@@ -112,8 +125,14 @@ def test_server_made_values_never_cause_a_diff() -> None:
 
 @pytest.mark.parametrize(
     ("field", "new_value"),
-    [("name", "weekly"), ("root_volume_uuid", "f" * 32), ("description", "now described"), ("mode", "full"),
-     ("volume_read_bandwidth", 8192), ("user_tags", ["team::ops"])],
+    [
+        ("name", "weekly"),
+        ("root_volume_uuid", "f" * 32),
+        ("description", "now described"),
+        ("mode", "full"),
+        ("volume_read_bandwidth", 8192),
+        ("user_tags", ["team::ops"]),
+    ],
 )
 def test_changing_any_zstack_input_replaces(field: str, new_value: Any) -> None:
     assert diff(state_of(), {**VALID, field: new_value}) == (True, [field])
@@ -129,13 +148,17 @@ def test_settings_update_in_place_and_group_uuid_never_diffs() -> None:
 
 
 def test_empty_string_and_absent_are_the_same_and_tag_order_does_not_matter() -> None:
-    assert diff(state_of(description=None, system_tags=["a", "b"]),
-                {**VALID, "description": "", "system_tags": ["b", "a"]}) == (False, [])
+    assert diff(
+        state_of(description=None, system_tags=["a", "b"]),
+        {**VALID, "description": "", "system_tags": ["b", "a"]},
+    ) == (False, [])
 
 
 def test_update_records_new_settings_and_keeps_every_output() -> None:
     olds = state_of(create_timeout="1h")
-    result = VmBackupProvider().update("a" * 32, olds, {**VALID, "create_timeout": None, "delete_timeout": "5m"})
+    result = VmBackupProvider().update(
+        "a" * 32, olds, {**VALID, "create_timeout": None, "delete_timeout": "5m"}
+    )
     assert result.outs is not None
     assert result.outs["delete_timeout"] == "5m"
     assert result.outs["create_timeout"] is None
@@ -146,12 +169,21 @@ def test_update_records_new_settings_and_keeps_every_output() -> None:
 def test_schema_roles_drive_the_provider() -> None:
     replace = {p.name for p in VmBackupProperties.properties() if p.replace}
     settings = {p.name for p in VmBackupProperties.properties_with(Role.SETTING)}
-    assert {"root_volume_uuid", "backup_storage_uuid", "name", "description", "mode", "system_tags"} <= replace
+    assert {
+        "root_volume_uuid",
+        "backup_storage_uuid",
+        "name",
+        "description",
+        "mode",
+        "system_tags",
+    } <= replace
     assert settings == {"create_timeout", "delete_timeout", "max_poll_interval"}
 
 
 def test_replacement_for_an_input_change_creates_the_new_backup_first() -> None:
-    result = VmBackupProvider().diff("a" * 32, state_of(), {**VALID, "name": "weekly", "group_uuid": "b" * 32})
+    result = VmBackupProvider().diff(
+        "a" * 32, state_of(), {**VALID, "name": "weekly", "group_uuid": "b" * 32}
+    )
     assert result.replaces == ["name"]
     assert result.delete_before_replace is False
 

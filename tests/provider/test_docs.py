@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from pulumi_zstack_provider.docs import render_all
 
 pytestmark = pytest.mark.unit
