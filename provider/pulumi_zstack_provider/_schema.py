@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
@@ -118,6 +119,10 @@ class ResourceModel(BaseModel):
 
 
 def contains_unknown(value: Any) -> bool:
+    # The dynamic provider host turns the engine's marker into `pulumi.output.Unknown` before calling us;
+    # the marker string itself arrives where a caller deserialises without that step.
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, Mapping):

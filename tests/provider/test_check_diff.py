@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.output import Unknown
 from pulumi_zstack_provider import Role, VmBackupProperties, VmBackupProvider
 from pulumi_zstack_provider._schema import UNKNOWN
 
@@ -82,10 +83,15 @@ def test_unknown_property_and_output_set_by_user_are_refused() -> None:
     assert "computed by ZStack" in failures["backup_name"]
 
 
-def test_values_unknown_during_preview_are_not_validated_yet() -> None:
-    inputs, failures = check({**VALID, "root_volume_uuid": UNKNOWN, "name": UNKNOWN})
+@pytest.mark.parametrize("unknown", [Unknown(), UNKNOWN], ids=["as-deserialised-by-the-host", "marker"])
+def test_values_unknown_during_preview_are_not_validated_yet(unknown: Any) -> None:
+    inputs, failures = check({**VALID, "root_volume_uuid": unknown, "name": unknown})
     assert failures == {}
-    assert inputs["root_volume_uuid"] == UNKNOWN
+    assert inputs["root_volume_uuid"] is unknown
+
+
+def test_unknown_value_as_deserialised_by_the_host_means_replace() -> None:
+    assert diff(state_of(), {**VALID, "name": Unknown()}) == (True, ["name"])
 
 
 def test_missing_configuration_fails_check_naming_key_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,282 @@
+"""Run the real dynamic provider host (`python -u -m pulumi.dynamic`) and call it the way the engine does.
+
+* `start_provider`: a factory `start_provider() -> DynamicProvider` that starts one provider process (venv
+  python, a fresh temp dir as cwd, `PULUMI_PROJECT=proto`, no `ZSTACK_*` variables inherited) and returns a
+  typed gRPC client for it. Every process is stopped at the end of the test.
+* `provider`: a provider process already configured for the `simulator` fixture (account login).
+* `simulator_config(running, ...)`: the stack config (`zstack:*` keys) that points at a running simulator.
+
+The host configures a provider object once per distinct `__provider` blob and keeps it for the life of the
+process, so every test (and every configuration) gets its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi_zstack_provider import VmBackupProvider
+from zstack_simulator import RunningSimulator
+from zstack_simulator import seed as s
+
+PROVIDER_KEY = "__provider"
+PROJECT = "proto"
+URN = f"urn:pulumi:stack::{PROJECT}::pulumi-python:dynamic/zstack:VmBackup::nightly"
+START_TIMEOUT_S = 30.0
+START_POLL_S = 0.05
+READY_TIMEOUT_S = 10.0
+CALL_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 5.0
+#: Stack config keys a user sets with `pulumi config set --secret`.
+SECRET_CONFIG_KEYS = frozenset({"zstack:accountPassword", "zstack:accessKeySecret", "zstack:sessionId"})
+
+
+class ProviderCallFailed(Exception):
+    """The provider answered a call with a gRPC error: what the engine would show the user."""
+
+    def __init__(self, method: str, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{method} failed with {code.name}")
+        self.method = method
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    inputs: dict[str, Any]
+    """Values still unknown (preview) come back as `pulumi.output.Unknown` instances."""
+    failures: list[tuple[str, str]]
+    """(property, reason) pairs, in the provider's order."""
+
+    @property
+    def failed_properties(self) -> set[str]:
+        return {prop for prop, _ in self.failures}
+
+    def reason(self, prop: str) -> str:
+        return "\n".join(reason for failed, reason in self.failures if failed == prop)
+
+
+@dataclass(frozen=True)
+class DiffOutcome:
+    changes: str
+    """`DIFF_UNKNOWN`, `DIFF_NONE` or `DIFF_SOME`."""
+    replaces: list[str]
+    delete_before_replace: bool
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    id: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    id: str
+    properties: dict[str, Any]
+    inputs: dict[str, Any] | None
+    """None when the provider returned no inputs (the engine then keeps the old ones)."""
+
+
+def _serialize(props: Mapping[str, Any]) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
+
+
+class DynamicProvider:
+    """Engine-side calls to one `pulumi.dynamic` provider process; property dicts are plain Python.
+
+    Every call adds `__provider` (the pickled `VmBackupProvider`) to the properties it sends unless the
+    caller supplies one, and returns properties as the engine would store them, `__provider` included.
+    """
+
+    def __init__(self, channel: grpc.Channel, stderr_file: Path) -> None:
+        self._stub = provider_pb2_grpc.ResourceProviderStub(channel)
+        self._stderr_file = stderr_file
+        self.provider_blob = serialize_provider(VmBackupProvider())
+
+    def stderr(self) -> str:
+        """Everything the provider process wrote to stderr so far (what the engine would log)."""
+        return self._stderr_file.read_text(encoding="utf-8", errors="replace")
+
+    def _with_provider(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        return {PROVIDER_KEY: self.provider_blob, **props}
+
+    def _call(self, method: str, request: Any) -> Any:
+        try:
+            return getattr(self._stub, method)(request, timeout=CALL_TIMEOUT_S)
+        except grpc.RpcError as error:
+            raise ProviderCallFailed(method, error.code(), error.details() or "") from None
+
+    def configure(
+        self, config: Mapping[str, str], *, secret_keys: Collection[str] = SECRET_CONFIG_KEYS
+    ) -> None:
+        """Send the stack config; values under `secret_keys` go as Pulumi secrets (the host unwraps them)."""
+        args = {k: rpc.wrap_rpc_secret(v) if k in secret_keys else v for k, v in config.items()}
+        self._call("Configure", provider_pb2.ConfigureRequest(variables=dict(config), args=_serialize(args)))
+
+    def check(self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> CheckOutcome:
+        request = provider_pb2.CheckRequest(
+            urn=URN, olds=_serialize(olds or {}), news=_serialize(self._with_provider(news))
+        )
+        response = self._call("Check", request)
+        return CheckOutcome(
+            inputs=rpc.deserialize_properties(response.inputs, True),
+            failures=[(f.property, f.reason) for f in response.failures],
+        )
+
+    def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffOutcome:
+        request = provider_pb2.DiffRequest(
+            id=id_,
+            urn=URN,
+            olds=_serialize(self._with_provider(olds)),
+            news=_serialize(self._with_provider(news)),
+        )
+        response = self._call("Diff", request)
+        return DiffOutcome(
+            changes=provider_pb2.DiffResponse.DiffChanges.Name(response.changes),
+            replaces=list(response.replaces),
+            delete_before_replace=response.deleteBeforeReplace,
+        )
+
+    def create(self, inputs: Mapping[str, Any]) -> CreateOutcome:
+        request = provider_pb2.CreateRequest(urn=URN, properties=_serialize(self._with_provider(inputs)))
+        response = self._call("Create", request)
+        return CreateOutcome(response.id, rpc.deserialize_properties(response.properties))
+
+    def read(self, id_: str, properties: Mapping[str, Any], inputs: Mapping[str, Any]) -> ReadOutcome:
+        request = provider_pb2.ReadRequest(
+            id=id_,
+            urn=URN,
+            properties=_serialize(self._with_provider(properties)),
+            inputs=_serialize(self._with_provider(inputs)),
+        )
+        response = self._call("Read", request)
+        return ReadOutcome(
+            id=response.id,
+            properties=rpc.deserialize_properties(response.properties),
+            inputs=rpc.deserialize_properties(response.inputs) if response.HasField("inputs") else None,
+        )
+
+    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        request = provider_pb2.UpdateRequest(
+            id=id_,
+            urn=URN,
+            olds=_serialize(self._with_provider(olds)),
+            news=_serialize(self._with_provider(news)),
+        )
+        properties: dict[str, Any] = rpc.deserialize_properties(self._call("Update", request).properties)
+        return properties
+
+    def delete(self, id_: str, properties: Mapping[str, Any]) -> None:
+        request = provider_pb2.DeleteRequest(
+            id=id_, urn=URN, properties=_serialize(self._with_provider(properties))
+        )
+        self._call("Delete", request)
+
+
+class _ProviderProcess:
+    def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True)
+        self._stdout_file = workdir / "stdout.txt"
+        self.stderr_file = workdir / "stderr.txt"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZSTACK_")}
+        env["PULUMI_PROJECT"] = PROJECT
+        with self._stdout_file.open("wb") as stdout, self.stderr_file.open("wb") as stderr:
+            self._process = subprocess.Popen(
+                [sys.executable, "-u", "-m", "pulumi.dynamic"],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        self.channel: grpc.Channel | None = None
+
+    def connect(self) -> grpc.Channel:
+        port = self._wait_for_port()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self.channel).result(timeout=READY_TIMEOUT_S)
+        return self.channel
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        for _ in range(int(START_TIMEOUT_S / START_POLL_S) + 1):
+            first, newline, _rest = self._stdout_file.read_text(encoding="utf-8").partition("\n")
+            if newline:
+                return int(first)
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(START_POLL_S)
+        self.stop()
+        raise RuntimeError(
+            f"`python -m pulumi.dynamic` wrote no port within {START_TIMEOUT_S:.0f} s "
+            f"(exit code {self._process.returncode}); stderr:\n{self.stderr_file.read_text()[-2000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=STOP_TIMEOUT_S)
+
+
+StartProvider = Callable[[], DynamicProvider]
+
+
+@pytest.fixture
+def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
+    with ExitStack() as stack:
+        started = 0
+
+        def start() -> DynamicProvider:
+            nonlocal started
+            started += 1
+            process = _ProviderProcess(tmp_path / f"provider-{started}")
+            stack.callback(process.stop)
+            return DynamicProvider(process.connect(), process.stderr_file)
+
+        yield start
+
+
+def simulator_config(
+    running: RunningSimulator,
+    *,
+    account_name: str = s.ADMIN_ACCOUNT_NAME,
+    account_password: str = s.ADMIN_PASSWORD,
+) -> dict[str, str]:
+    """Stack config for `running`, logging in with an account (strings, as the engine sends them)."""
+    return {
+        "zstack:host": running.host,
+        "zstack:port": str(running.port),
+        "zstack:accountName": account_name,
+        "zstack:accountPassword": account_password,
+    }
+
+
+@pytest.fixture
+def provider(start_provider: StartProvider, simulator: RunningSimulator) -> DynamicProvider:
+    started = start_provider()
+    started.configure(simulator_config(simulator))
+    return started
