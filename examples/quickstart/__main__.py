@@ -6,7 +6,6 @@ Connection settings are stack config (`zstack:host`, `zstack:port`, `zstack:acco
 """
 
 import pulumi
-
 import pulumi_zstack as zstack
 
 config = pulumi.Config()
