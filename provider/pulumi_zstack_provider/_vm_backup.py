@@ -381,7 +381,18 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             "group stays in the stack until it is gone."
         )
         poll_cap = parse_duration(state.get("max_poll_interval") or DEFAULT_MAX_POLL_INTERVAL)
-        job: dict[str, Any] = {"deadline": deadline, "timeout_hint": hint, "max_poll_interval": poll_cap}
+
+        def delete_path(path: str, operation: str) -> None:
+            ctx.run_job(
+                "DELETE",
+                path,
+                params={"deleteMode": "Permissive"},
+                operation=operation,
+                deadline=deadline,
+                timeout_hint=hint,
+                max_poll_interval=poll_cap,
+            )
+
         # DeleteVmBackup succeeds for an unknown group and even when members fail, so the only proof of a
         # delete is a query that finds nothing. What survives the group delete is deleted member by member.
         for attempt in range(2):
@@ -390,13 +401,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                 return
             if attempt == 0:
                 try:
-                    ctx.run_job(
-                        "DELETE",
-                        f"/vm-backups/{resource_id}",
-                        params={"deleteMode": "Permissive"},
-                        operation=f"delete of VmBackup {resource_id}",
-                        **job,
-                    )
+                    delete_path(f"/vm-backups/{resource_id}", f"delete of VmBackup {resource_id}")
                     continue
                 except JobFailedError as error:
                     # e.g. a group holding two root backups (a reused resourceUuid) is refused as a whole
@@ -406,12 +411,9 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                     )
             for member in remaining:
                 try:
-                    ctx.run_job(
-                        "DELETE",
+                    delete_path(
                         f"/volume-backups/{member.uuid}",
-                        params={"deleteMode": "Permissive"},
-                        operation=f"delete of volume backup {member.uuid} of VmBackup {resource_id}",
-                        **job,
+                        f"delete of volume backup {member.uuid} of VmBackup {resource_id}",
                     )
                 except JobFailedError as error:
                     if error.code != "SYS.1003":  # already gone

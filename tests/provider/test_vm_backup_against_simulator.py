@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -19,19 +20,22 @@ pytestmark = pytest.mark.integration
 RESOURCE = VmBackupResource()
 
 
+@contextmanager
+def context_for(running: RunningSimulator) -> Iterator[OperationContext]:
+    config = {
+        "zstack:host": running.host,
+        "zstack:port": str(running.port),
+        "zstack:accountName": "admin",
+        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
+    }
+    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
+        yield OperationContext(client, "VmBackup")
+
+
 @pytest.fixture
 def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
-    settings = ConnectionSettings.resolve(
-        {
-            "zstack:host": simulator.host,
-            "zstack:port": str(simulator.port),
-            "zstack:accountName": "admin",
-            "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-        },
-        {},
-    )
-    with ZStackClient(settings) as client:
-        yield OperationContext(client, "VmBackup")
+    with context_for(simulator) as context:
+        yield context
 
 
 def props(**overrides: Any) -> VmBackupProperties:
@@ -216,16 +220,7 @@ def test_delete_of_a_group_with_two_root_backups_falls_back_to_member_deletes(
 
 def test_sizes_in_e_notation_are_read_as_integers(serve_simulator: Any) -> None:
     running = serve_simulator(Simulator(Settings.fast().model_copy(update={"e_notation": True})))
-    settings = ConnectionSettings.resolve(
-        {
-            "zstack:host": running.host,
-            "zstack:port": str(running.port),
-            "zstack:accountName": "admin",
-            "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-        },
-        {},
-    )
-    with ZStackClient(settings) as client:
-        _, outputs = RESOURCE.create(OperationContext(client, "VmBackup"), props())
+    with context_for(running) as context:
+        _, outputs = RESOURCE.create(context, props())
     assert isinstance(outputs["size"], int)
     assert outputs["size"] > 0
