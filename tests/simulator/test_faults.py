@@ -56,7 +56,7 @@ def test_dropped_connection_processes_nothing(
 ) -> None:
     headers = login(simulator_client)
     simulator.simulator.faults.drop_connection(method="POST", count=1)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):  # a close or a reset, by timing
         create_backup(simulator_client, headers)
     assert simulator.simulator.jobs() == []
     assert simulator.simulator.requests()[-1].status is None
@@ -70,7 +70,7 @@ def test_lost_202_is_recoverable_with_the_job_uuid(
     job = uuid.uuid4().hex
     group = uuid.uuid4().hex
     simulator.simulator.faults.lose_response(method="POST", path="/zstack/v1/volumes/*/vm-backups", count=1)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):  # a close or a reset, by timing
         create_backup(simulator_client, headers | {"X-Job-UUID": job}, resourceUuid=group)
     resent = create_backup(simulator_client, headers | {"X-Job-UUID": job}, resourceUuid=group)
     assert (resent.status_code, resent.text) == (400, f"Duplicate job uuid[{job}]")
