@@ -258,6 +258,11 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                 # The job record vanished before we saw its result: ZStack either ran it or never did.
                 if not self._live_members(ctx, group_uuid):
                     self._submit(ctx, props, group_uuid, deadline, hint)
+            except JobFailedError:
+                # A failed CreateVmBackup rolls its records back. Members that are still there mean the 503
+                # came from something between us and the job (a proxy, an overloaded node): keep waiting.
+                if not self._live_members(ctx, group_uuid):
+                    raise
         group = self._wait_until_ready(ctx, group_uuid, props.root_volume_uuid, deadline, timeout, hint)
         return group_uuid, {**props.model_dump(), **group.outputs(group_uuid)}
 

@@ -57,12 +57,12 @@ class _Accepted:
 
 
 def _is_transient_submit(exc: BaseException) -> bool:
-    """Failures after which the same submission may be re-sent (with the same job uuid)."""
-    if isinstance(exc, TransportError):
-        return exc.transient
-    return (
-        isinstance(exc, APIError) and exc.status >= 500 and exc.code is None and exc.global_error_code is None
-    )
+    """Failures after which the same submission may be re-sent.
+
+    Re-sending is safe because it carries the same job uuid: a submission ZStack had already accepted is
+    answered `Duplicate job uuid` and then followed, never run twice.
+    """
+    return is_transient_read(exc)
 
 
 class JobRun:

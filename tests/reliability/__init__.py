@@ -1,0 +1,1 @@
+"""Fault injection through the real Pulumi CLI against the ZStack simulator."""

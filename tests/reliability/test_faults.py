@@ -1,0 +1,560 @@
+"""The fault matrix: VmBackup through the real Pulumi CLI while the ZStack simulator misbehaves.
+
+A backup tool that loses track of a backup, or makes two, is worse than none. Every case switches one fault
+on, runs the CLI as a user would, and checks both sides:
+
+* what the user sees: the exit code and the text of the message;
+* what ZStack holds against what the state records (`assert_consistent`): nothing lost, nothing duplicated,
+  nothing orphaned.
+
+A summary line per case (name, outcome, duration) is printed at the end of the run (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from zstack_simulator import Simulator, seed
+
+from tests.fixtures.stack import ADMIN_PASSWORD, CLI_TIMEOUT_S, VM_BACKUP_TYPE, ZStackStack
+from tests.reliability.conftest import CASE_MARK
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+
+CREATE_PATH = "/zstack/v1/volumes/*/vm-backups"
+JOB_PATH = "/zstack/v1/api-jobs/*"
+QUERY_PATH = "/zstack/v1/volume-backups*"
+CREATE_API = "CreateVmBackup"
+ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
+# Root volumes of the seeded VMs that ZStack backs up (Running or Paused).
+BACKUP_ROOTS = (ROOT_VOLUME, seed.PAUSED_VM_ROOT_VOLUME_UUID, seed.ROOT_ONLY_VM_ROOT_VOLUME_UUID)
+# Every poll loop of these tests waits at most this long, in steps of POLL_STEP_S.
+WAIT_S = 60.0
+POLL_STEP_S = 0.05
+# 50 creates under a 10 % error rate take about 10 s on 2 cores; this bounds a hang, not the speed.
+LARGE_UP_TIMEOUT_S = 300.0
+
+
+def _backed_up_volumes() -> dict[str, frozenset[str]]:
+    """Root volume uuid -> the volumes a VM backup taken through it covers (non-shareable root and data)."""
+    data = seed.default_seed()
+    by_vm: dict[str, set[str]] = {}
+    for volume in data.volumes:
+        if volume.vm_instance_uuid and not volume.is_shareable:
+            by_vm.setdefault(volume.vm_instance_uuid, set()).add(volume.uuid)
+    return {
+        volume.uuid: frozenset(by_vm[volume.vm_instance_uuid])
+        for volume in data.volumes
+        if volume.type == "Root" and volume.vm_instance_uuid
+    }
+
+
+BACKED_UP = _backed_up_volumes()
+
+
+@pytest.fixture(autouse=True)
+def _fault_case(request: pytest.FixtureRequest) -> None:
+    request.node.user_properties.append((CASE_MARK, True))
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def program(backups: Mapping[str, Mapping[str, object]]) -> str:
+    """A program declaring one VmBackup per entry (resource name -> extra inputs) and exporting their ids."""
+    lines = ["import pulumi", "import pulumi_zstack as zstack", "", "ids = {}"]
+    for name, extra in backups.items():
+        inputs: dict[str, object] = {
+            "root_volume_uuid": ROOT_VOLUME,
+            "backup_storage_uuid": seed.IMAGESTORE_BS_UUID,
+            "name": name,
+            "max_poll_interval": "1s",
+            **extra,
+        }
+        arguments = ", ".join(f"{key}={value!r}" for key, value in inputs.items())
+        lines.append(f"ids[{name!r}] = zstack.VmBackup({name!r}, {arguments}).id")
+    lines.append("pulumi.export('ids', ids)")
+    return "\n".join(lines) + "\n"
+
+
+def nightly(**extra: object) -> str:
+    """The program of most cases: one VmBackup `nightly` of the running VM."""
+    return program({"nightly": extra})
+
+
+def shown(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout + done.stderr
+
+
+def live_groups(simulator: Simulator) -> dict[str, list[dict[str, Any]]]:
+    """Backup groups with members not marked `Deleted` (Creating ones included): group uuid -> members."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for backup in simulator.backups():
+        if backup.get("status") != "Deleted":
+            groups.setdefault(str(backup.get("groupUuid")), []).append(backup)
+    return groups
+
+
+def create_jobs(simulator: Simulator) -> list[dict[str, Any]]:
+    """The CreateVmBackup jobs ZStack accepted (and still keeps a record of)."""
+    return [job for job in simulator.jobs() if job["api"] == CREATE_API]
+
+
+def create_posts(stack: ZStackStack) -> list[int | None]:
+    """The HTTP status ZStack answered to each CreateVmBackup request (None: no answer was sent)."""
+    return [r.status for r in stack.requests() if r.api == CREATE_API]
+
+
+def wait_for(what: str, condition: Callable[[], T], timeout: float = WAIT_S) -> T:
+    """Call `condition` until it returns something truthy, at most `timeout` seconds; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(POLL_STEP_S)
+
+
+def assert_consistent(stack: ZStackStack, simulator: Simulator) -> dict[str, list[dict[str, Any]]]:
+    """Check that ZStack and the stack's state agree; return state id -> that group's live members.
+
+    * nothing lost: every VmBackup in state names a group that ZStack holds, and the members the state
+      records are exactly the ones ZStack holds (any others are listed in `missing_members`);
+    * nothing duplicated: no two resources share a group, and no group holds two backups of one volume
+      (a second CreateVmBackup with the same group uuid adds a second set to the group);
+    * nothing orphaned: every group ZStack holds is in state (so no resource made two groups), and no
+      operation is left pending;
+    * every member is Ready and the group has exactly one root backup, so ZStack can restore it.
+    """
+    deployment = stack.export()["deployment"]
+    pending = deployment.get("pending_operations") or []
+    assert not pending, f"the state has pending operations: {pending}"
+    resources = [r for r in deployment.get("resources") or [] if r.get("type") == VM_BACKUP_TYPE]
+    ids = [str(r["id"]) for r in resources]
+    assert len(set(ids)) == len(ids), f"two resources in state track one backup group: {sorted(ids)}"
+
+    groups = live_groups(simulator)
+    assert not set(groups) - set(ids), (
+        f"ZStack holds backup groups that are not in state (orphans): {sorted(set(groups) - set(ids))}"
+    )
+    assert not set(ids) - set(groups), (
+        f"the state tracks backup groups that ZStack no longer holds (lost): {sorted(set(ids) - set(groups))}"
+    )
+    for resource in resources:
+        group_uuid, outputs = str(resource["id"]), resource["outputs"]
+        members = groups[group_uuid]
+        volumes = [str(m["volumeUuid"]) for m in members]
+        assert len(volumes) == len(set(volumes)), (
+            f"group {group_uuid} holds two backups of one volume: two sets in one group ({sorted(volumes)})"
+        )
+        assert [m["type"] for m in members].count("Root") == 1, (
+            f"group {group_uuid} has no single root backup"
+        )
+        assert {m["status"] for m in members} == {"Ready"}, f"group {group_uuid} is not Ready: {members}"
+        assert outputs["group_uuid"] == group_uuid
+        recorded = {str(m["uuid"]) for m in outputs.get("members") or []}
+        assert recorded == {str(m["uuid"]) for m in members}, (
+            f"the state of {resource['urn']} records other members than ZStack holds"
+        )
+        missing = set(outputs.get("missing_members") or [])
+        assert not missing & set(volumes)
+        assert set(volumes) | missing == BACKED_UP[outputs["root_volume_uuid"]], (
+            f"group {group_uuid} does not cover the VM's volumes"
+        )
+    return {group_uuid: groups[group_uuid] for group_uuid in ids}
+
+
+def assert_no_credentials_shown(stack: ZStackStack) -> None:
+    """Error paths are where secrets leak: no CLI output of the case shows the password or a session id."""
+    secrets = [ADMIN_PASSWORD, *stack.simulator.issued_session_ids]
+    output = "".join(stack.transcript)
+    assert not [s for s in secrets if s in output], "a credential appears in the CLI output"
+
+
+def single_group(stack: ZStackStack) -> tuple[str, list[dict[str, Any]]]:
+    """assert_consistent, plus: the state holds exactly one VmBackup. Returns its group and members."""
+    held = assert_consistent(stack, stack.simulator)
+    assert len(held) == 1, f"expected one backup group in state and ZStack, found {sorted(held)}"
+    assert_no_credentials_shown(stack)
+    return next(iter(held.items()))
+
+
+def figure(request: pytest.FixtureRequest, text: str) -> None:
+    request.node.user_properties.append(("figure", text))
+
+
+# ------------------------------------------------------------------------------------ killing the provider
+
+
+def _descendants(root: int) -> list[int]:
+    """Pids of every live descendant of `root`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name in parentheses may contain spaces; the parent pid is the 2nd field after it.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def dynamic_providers_under(root: int) -> list[int]:
+    """The `python -m pulumi.dynamic` processes started (indirectly) by process `root`."""
+    return [pid for pid in _descendants(root) if "-m pulumi.dynamic" in _command_line(pid)]
+
+
+def start_cli(stack: ZStackStack, args: Iterable[str]) -> subprocess.Popen[str]:
+    workspace = stack.workspace
+    return subprocess.Popen(
+        [str(workspace.bin_dir / "pulumi"), "--non-interactive", *args],
+        cwd=stack.directory,
+        env=dict(workspace.env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_tree(cli: subprocess.Popen[str]) -> None:
+    """SIGKILL a CLI started with `start_cli` and every process it started."""
+    started = _descendants(cli.pid)  # before the CLI dies: its children are then re-parented
+    cli.kill()
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def finish_cli(stack: ZStackStack, cli: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    """Wait for a CLI started with `start_cli`, bounded; a hung CLI is killed with its children."""
+    try:
+        out, err = cli.communicate(timeout=CLI_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        kill_tree(cli)
+        out, err = cli.communicate()
+        pytest.fail(f"the CLI did not finish within {CLI_TIMEOUT_S:.0f} s:\n{out}\n{err}")
+    stack.transcript.append(out + err)
+    return subprocess.CompletedProcess(cli.args, cli.returncode, out, err)
+
+
+# ------------------------------------------------------------------------------------------- the cases
+
+
+def test_lost_202_of_the_create_is_recovered_by_its_job_uuid(zstack_stack: ZStackStack) -> None:
+    """ZStack starts the job but the answer never arrives: the provider follows the job it cannot see."""
+    sim = zstack_stack.simulator
+    sim.faults.lose_response(method="POST", path=CREATE_PATH, count=1)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.up()
+
+    assert done.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert create_posts(zstack_stack) == [None], "the create is not sent again: ZStack already runs it"
+    assert len(create_jobs(sim)) == 1
+
+
+def test_connection_dropped_while_polling_is_retried(zstack_stack: ZStackStack) -> None:
+    """Two polls in a row lose their connection without an answer; polls are reads and are re-sent."""
+    sim = zstack_stack.simulator
+    sim.faults.drop_connection(method="GET", path=JOB_PATH, count=2)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.up()
+
+    assert done.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert [rule.fired for rule in sim.faults.rules()] == [2]
+    assert len(create_jobs(sim)) == 1
+
+
+@pytest.mark.parametrize("killed", ["provider", "whole CLI"])
+def test_killed_during_create_then_up_resumes_the_same_group(
+    zstack_stack: ZStackStack, request: pytest.FixtureRequest, killed: str
+) -> None:
+    """The provider process dies while ZStack runs the create job; the next `up` adopts that job's group.
+
+    `provider`: only `python -m pulumi.dynamic` is killed; the CLI sees the provider vanish, records the
+    create as failed and exits. `whole CLI`: the CLI and everything it started are killed (a crash, or an
+    OOM kill), so the state keeps a pending create and the stack lock, which `pulumi cancel` removes.
+    """
+    sim = zstack_stack.simulator
+    # Long enough to kill the provider while the job runs; the job then finishes on its own.
+    sim.faults.job_duration(seconds=6.0, method="POST", path=CREATE_PATH, count=1)
+    zstack_stack.write_program(nightly())
+
+    cli = start_cli(zstack_stack, ["up", "--skip-preview"])
+    try:
+        wait_for(
+            "ZStack to run the create job", lambda: [j for j in create_jobs(sim) if j["state"] != "done"]
+        )
+        providers = wait_for("the dynamic provider process", lambda: dynamic_providers_under(cli.pid))
+        if killed == "provider":
+            for pid in providers:
+                os.kill(pid, signal.SIGKILL)
+        else:
+            kill_tree(cli)
+    finally:
+        interrupted = finish_cli(zstack_stack, cli)
+
+    assert interrupted.returncode != 0
+    figure(request, f"interrupted `up` exited {interrupted.returncode}")
+    (running_group,) = live_groups(sim)
+    deployment = zstack_stack.export()["deployment"]
+    resources = [r for r in deployment.get("resources") or [] if r["type"] == VM_BACKUP_TYPE]
+    assert resources == [], "the interrupted create did not reach the state"
+    pending = deployment.get("pending_operations") or []
+    if killed == "provider":
+        assert "error reading from server: EOF" in shown(interrupted)
+        assert pending == [], "the CLI saw the create fail, so nothing is left pending"
+    else:
+        assert [(op["type"], op["resource"]["inputs"]["group_uuid"]) for op in pending] == [
+            ("creating", running_group)
+        ], "the state remembers the interrupted create and the group it was making"
+        locked = zstack_stack.run(["up", "--skip-preview"], check=False)
+        assert locked.returncode != 0
+        assert "locked" in shown(locked)
+        assert "pulumi cancel" in shown(locked)
+        zstack_stack.run(["cancel", "--yes"])
+        zstack_stack.forget_requests()
+        # The CLI asks for a refresh to clear a pending create; this is its non-interactive form.
+        zstack_stack.run(["refresh", "--skip-preview", "--clear-pending-creates"])
+        assert not zstack_stack.export()["deployment"].get("pending_operations")
+        assert zstack_stack.writes() == [], "clearing the pending create does not touch ZStack"
+
+    resumed = zstack_stack.up()
+
+    assert resumed.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert group_uuid == running_group, "the interrupted backup was adopted, not made again"
+    assert len(create_jobs(sim)) == 1, "ZStack received one create in all"
+
+
+def test_bursts_of_503_on_queries_and_on_the_create_are_retried(zstack_stack: ZStackStack) -> None:
+    """Three 503 SYS.1000 in a row on the group query, then three on the POST: ZStack processed none."""
+    sim = zstack_stack.simulator
+    sim.faults.error_503(method="GET", path=QUERY_PATH, count=3)
+    sim.faults.error_503(method="POST", path=CREATE_PATH, count=3)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.run(["up", "--skip-preview"], check=False)
+
+    assert done.returncode == 0, shown(done)[-2000:]
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert [rule.fired for rule in sim.faults.rules()] == [3, 3]
+    assert create_posts(zstack_stack) == [503, 503, 503, 202]
+    assert len(create_jobs(sim)) == 1
+
+
+def test_a_503_on_a_job_poll_is_not_taken_for_a_failed_backup(zstack_stack: ZStackStack) -> None:
+    """One poll answered 503 SYS.1000 without being processed, while the job goes on (defect B alone)."""
+    sim = zstack_stack.simulator
+    sim.faults.error_503(method="GET", path=JOB_PATH, count=1)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.run(["up", "--skip-preview"], check=False)
+
+    assert done.returncode == 0, shown(done)[-2000:]
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert len(create_jobs(sim)) == 1
+
+
+def test_session_expiring_during_the_job_is_renewed(zstack_stack: ZStackStack) -> None:
+    """Polls carry no session, so the expiry shows on the next query (ID.1001): log in again, carry on."""
+    sim = zstack_stack.simulator
+    sim.faults.expire_session_during_job(method="POST", path=CREATE_PATH, count=1)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.up()
+
+    assert done.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert len(sim.issued_session_ids) == 2, "the provider logged in again once"
+    assert len(create_jobs(sim)) == 1
+
+
+def test_failed_job_names_the_zstack_error_and_leaves_nothing_behind(zstack_stack: ZStackStack) -> None:
+    """ZStack rolls a failed CreateVmBackup back; the user gets its code and details, and no retry."""
+    sim = zstack_stack.simulator
+    sim.faults.fail_job(
+        code="SYS.1006",
+        details="image store backup storage has no space left",
+        method="POST",
+        path=CREATE_PATH,
+        count=1,
+    )
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.run(["up", "--skip-preview"], check=False)
+
+    assert done.returncode != 0
+    message = shown(done)
+    assert "SYS.1006" in message
+    assert "image store backup storage has no space left" in message
+    assert "create of VmBackup" in message
+    assert sim.backups() == [], "ZStack rolled the failed backup back"
+    assert zstack_stack.resources() == []
+    assert assert_consistent(zstack_stack, sim) == {}
+    assert_no_credentials_shown(zstack_stack)
+    assert len(create_jobs(sim)) == 1, "a failed job is not retried"
+
+
+def test_timeout_tells_how_to_raise_it_and_the_next_up_resumes_the_group(zstack_stack: ZStackStack) -> None:
+    """The job outlives `create_timeout`; the user follows the hint and the group is adopted, not redone."""
+    sim = zstack_stack.simulator
+    sim.faults.job_duration(seconds=6.0, method="POST", path=CREATE_PATH, count=1)
+    zstack_stack.write_program(nightly(create_timeout="2s"))
+
+    timed_out = zstack_stack.run(["up", "--skip-preview"], check=False)
+
+    assert timed_out.returncode != 0
+    message = shown(timed_out)
+    (running_group,) = live_groups(sim)
+    assert "did not finish within 2 s" in message
+    assert "Raise the `create_timeout` input of this VmBackup (now 2s)" in message
+    assert running_group in message, "the message names the group the next run resumes"
+    assert zstack_stack.resources() == []
+
+    wait_for("the create job to finish", lambda: [j for j in create_jobs(sim) if j["state"] == "done"])
+    zstack_stack.write_program(nightly(create_timeout="10m"))
+    resumed = zstack_stack.up()
+
+    assert resumed.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert group_uuid == running_group
+    assert len(create_jobs(sim)) == 1, "no second create"
+
+
+def test_job_record_expiring_while_polling_is_resolved_by_querying_the_group(
+    zstack_stack: ZStackStack,
+) -> None:
+    """The poll answers 404 although the backups exist: the group query, not a re-POST, settles it."""
+    sim = zstack_stack.simulator
+    sim.faults.expire_job_record(method="POST", path=CREATE_PATH, count=1)
+    zstack_stack.write_program(nightly())
+
+    done = zstack_stack.up()
+
+    assert done.returncode == 0
+    group_uuid, _ = single_group(zstack_stack)
+    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert create_posts(zstack_stack) == [202], "the backups exist, so the create is not sent again"
+
+
+def test_member_deleted_out_of_band_shows_on_refresh_and_up_makes_a_whole_backup(
+    zstack_stack: ZStackStack,
+) -> None:
+    sim = zstack_stack.simulator
+    zstack_stack.write_program(nightly())
+    zstack_stack.up()
+    group_uuid, members = single_group(zstack_stack)
+    lost = next(m for m in members if m["type"] == "Data")
+    assert sim.delete_backup(str(lost["uuid"]))
+
+    refreshed = zstack_stack.refresh()
+
+    assert refreshed.returncode == 0
+    (resource,) = zstack_stack.resources()
+    assert resource["outputs"]["missing_members"] == [lost["volumeUuid"]]
+    assert_consistent(zstack_stack, sim)
+    planned = zstack_stack.preview().steps()
+    assert [(step["op"], step.get("replaceReasons")) for step in planned] == [
+        ("replace", ["missing_members"])
+    ]
+
+    replaced = zstack_stack.up()
+
+    assert replaced.returncode == 0
+    assert "1 replaced" in shown(replaced)
+    new_group, new_members = single_group(zstack_stack)
+    assert new_group == group_uuid, "the replacement reuses the derived group uuid"
+    assert {m["volumeUuid"] for m in new_members} == BACKED_UP[ROOT_VOLUME]
+    remnants = {str(m["uuid"]) for m in members} & {str(b["uuid"]) for b in sim.backups()}
+    assert not remnants, f"old members survived the replacement: {sorted(remnants)}"
+    (resource,) = zstack_stack.resources()
+    assert not resource["outputs"].get("missing_members")
+
+
+def test_destroy_succeeds_when_the_group_is_already_gone(zstack_stack: ZStackStack) -> None:
+    """Someone deleted the backup in ZStack first: destroy has nothing left to delete and succeeds."""
+    sim = zstack_stack.simulator
+    zstack_stack.write_program(nightly())
+    zstack_stack.up()
+    group_uuid, members = single_group(zstack_stack)
+    assert sim.delete_backup_group(group_uuid) == len(members)
+
+    done = zstack_stack.destroy()
+
+    assert done.returncode == 0
+    assert zstack_stack.resources() == []
+    assert assert_consistent(zstack_stack, sim) == {}
+    assert sim.backups() == []
+    assert_no_credentials_shown(zstack_stack)
+
+
+def test_fifty_backups_in_one_up_under_ten_percent_503s(
+    zstack_stack: ZStackStack, request: pytest.FixtureRequest
+) -> None:
+    """Every ZStack request (login, queries, POSTs, polls) is answered 503 with a seeded 10 % chance."""
+    sim = zstack_stack.simulator
+    rule = sim.faults.error_503(probability=0.1, seed=20240501)
+    names = [f"backup-{i:02d}" for i in range(50)]
+    zstack_stack.write_program(
+        program(
+            {name: {"root_volume_uuid": BACKUP_ROOTS[i % len(BACKUP_ROOTS)]} for i, name in enumerate(names)}
+        )
+    )
+
+    started = time.monotonic()
+    done = zstack_stack.workspace.run(
+        ["up", "--skip-preview"], zstack_stack.directory, check=False, timeout=LARGE_UP_TIMEOUT_S
+    )
+    elapsed = time.monotonic() - started
+    zstack_stack.transcript.append(shown(done))
+    fired = next(r.fired for r in sim.faults.rules() if r.id == rule.id)
+    figure(
+        request, f"50 backups in {elapsed:.1f} s, {fired} of {len(zstack_stack.requests())} requests got 503"
+    )
+
+    assert done.returncode == 0, shown(done)[-3000:]
+    held = assert_consistent(zstack_stack, sim)
+    assert len(held) == 50
+    ids = zstack_stack.outputs()["ids"]
+    assert sorted(ids) == names
+    assert sorted(ids.values()) == sorted(held)
+    assert fired > 0
+    assert_no_credentials_shown(zstack_stack)
