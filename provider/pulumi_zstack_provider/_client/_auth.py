@@ -224,7 +224,7 @@ class AccountAuth(Authenticator):
         self._redact.add(session)
         self._session = session
         self._generation += 1
-        _log.info("Logged in to ZStack at %s as account %r", self._transport.settings.endpoint, self._account)
+        _log.debug("Logged in to ZStack at %s as account %r", self._transport.settings.endpoint, self._account)
 
     def close(self) -> None:
         with self._lock:
@@ -240,4 +240,4 @@ class AccountAuth(Authenticator):
             # The session expires on its own after its idle timeout; a failed logout is not fatal.
             _log.warning("Could not log out of ZStack: %s", exc)
             return
-        _log.info("Logged out of ZStack at %s", self._transport.settings.endpoint)
+        _log.debug("Logged out of ZStack at %s", self._transport.settings.endpoint)
