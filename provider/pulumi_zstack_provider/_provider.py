@@ -200,6 +200,6 @@ class SchemaProvider(ResourceProvider):
 
     def _call(self, operation: Callable[[OperationContext], T]) -> T:
         try:
-            return operation(OperationContext(_runtime.client(), self.definition.label))
+            return operation(OperationContext(_runtime.client()))
         except ZStackError as error:
             raise ProviderError(str(error)) from None

@@ -29,16 +29,15 @@ class ReadOutcome:
 class OperationContext:
     """One create, read or delete: the shared client plus progress reporting for long jobs."""
 
-    def __init__(self, client: ZStackClient, resource_label: str) -> None:
+    def __init__(self, client: ZStackClient) -> None:
         self.client = client
-        self._label = resource_label
         self._last_report = 0.0
 
     def progress(self, message: str) -> None:
         now = time.monotonic()
         if now - self._last_report >= PROGRESS_EVERY_SECONDS:
             self._last_report = now
-            logger.info("%s: %s", self._label, message)
+            logger.info("%s", message)
 
     def _on_job_progress(self, progress: JobProgress) -> None:
         self.progress(

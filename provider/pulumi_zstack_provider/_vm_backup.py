@@ -344,8 +344,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                     operation=f"create of VmBackup {group_uuid}", timeout=timeout, hint=hint
                 )
             ctx.progress(
-                f"waiting for {sum(m.status != 'Ready' for m in group.members)} of "
-                f"{len(group.members)} volume backups of group {group_uuid} to become Ready"
+                f"VmBackup {group_uuid}: waiting for {sum(m.status != 'Ready' for m in group.members)} of "
+                f"{len(group.members)} volume backups to become Ready"
             )
             time.sleep(interval)
             interval = min(interval * 2, 5.0)

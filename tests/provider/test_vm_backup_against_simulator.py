@@ -29,7 +29,7 @@ def context_for(running: RunningSimulator) -> Iterator[OperationContext]:
         "zstack:accountPassword": zseed.ADMIN_PASSWORD,
     }
     with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
-        yield OperationContext(client, "VmBackup")
+        yield OperationContext(client)
 
 
 @pytest.fixture

@@ -224,7 +224,8 @@ class AccountAuth(Authenticator):
         self._redact.add(session)
         self._session = session
         self._generation += 1
-        _log.debug("Logged in to ZStack at %s as account %r", self._transport.settings.endpoint, self._account)
+        endpoint = self._transport.settings.endpoint
+        _log.debug("Logged in to ZStack at %s as account %r", endpoint, self._account)
 
     def close(self) -> None:
         with self._lock:
