@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 from pulumi_zstack_provider._client import ConfigurationError, ConnectionSettings
 
 from tests.client.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, PASSWORD
@@ -98,11 +99,20 @@ def test_invalid_values_name_config_key_and_env_var(key: str, env_var: str, valu
     assert repr(value) in message  # the offending value is shown: none of these settings is secret
 
 
-def test_ca_cert_file_that_exists_is_accepted(tmp_path: Path) -> None:
+def test_ca_cert_file_holding_a_certificate_is_accepted(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    trustme.CA().cert_pem.write_to_path(str(bundle))
     settings = ConnectionSettings.resolve({"zstack:host": "h", "zstack:caCertFile": str(bundle)}, ACCOUNT_ENV)
     assert settings.ca_cert_file == str(bundle)
+
+
+def test_ca_cert_file_holding_no_certificate_is_refused_naming_key_and_variable(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    with pytest.raises(ConfigurationError, match="no PEM CA certificate") as raised:
+        ConnectionSettings.resolve({"zstack:host": "h", "zstack:caCertFile": str(bundle)}, ACCOUNT_ENV)
+    assert raised.value.setting == "zstack:caCertFile"
+    assert "ZSTACK_CA_CERT_FILE" in str(raised.value)
 
 
 def test_no_credentials_names_every_way_to_authenticate() -> None:

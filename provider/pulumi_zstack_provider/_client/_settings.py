@@ -7,6 +7,7 @@ empty values count as unset. Credentials are kept as `SecretStr`, so reprs and d
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -157,6 +158,12 @@ class ConnectionSettings(BaseModel):
             ca_cert_file, origin = ca_value
             if not os.path.isfile(ca_cert_file):
                 raise _invalid(CA_CERT_FILE, origin, f"does not name an existing file: {ca_cert_file!r}")
+            try:  # found here, at preview, rather than by the first request at up
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=ca_cert_file)
+            except (ssl.SSLError, OSError, ValueError):
+                raise _invalid(
+                    CA_CERT_FILE, origin, f"holds no PEM CA certificate that can be loaded: {ca_cert_file!r}"
+                ) from None
 
         request_timeout = 30.0
         if (timeout_value := source.get(REQUEST_TIMEOUT)) is not None:
