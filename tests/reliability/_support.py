@@ -29,6 +29,7 @@ from tests.fixtures.stack import (
     RecordingSimulator,
     ZStackStack,
 )
+from tests.reliability.conftest import CASE_MARK
 
 ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
 BACKUP_STORAGE = seed.IMAGESTORE_BS_UUID
@@ -84,6 +85,11 @@ def cli_text(done: subprocess.CompletedProcess[str]) -> str:
 
 def tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def list_case(request: pytest.FixtureRequest) -> None:
+    """Give this test a line in the case summary printed at the end of the run (see conftest.py)."""
+    request.node.user_properties.append((CASE_MARK, True))
 
 
 def note(request: pytest.FixtureRequest, outcome: str) -> None:

@@ -22,6 +22,7 @@ from tests.reliability._support import (
     cli_text,
     closed_port,
     lasting_state,
+    list_case,
     note,
     program,
     raw_resource,
@@ -30,6 +31,12 @@ from tests.reliability._support import (
 )
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _one_line_per_case(request: pytest.FixtureRequest) -> None:
+    list_case(request)
+
 
 DASHED = "20000000-0000-4000-8000-000000000011"
 WRONG_PASSWORD = "Wr0ng-e2e-Pa55-c41d7a"

@@ -27,6 +27,7 @@ from tests.reliability._support import (
     backups_in,
     files_holding,
     found_in,
+    list_case,
     locations,
     note,
     program,
@@ -37,6 +38,12 @@ from tests.reliability._support import (
 )
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _one_line_per_case(request: pytest.FixtureRequest) -> None:
+    list_case(request)
+
 
 # Per authentication: the credential kept in the stack config, and its config key.
 CONFIG_SECRET = {

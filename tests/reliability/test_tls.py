@@ -18,12 +18,22 @@ from zstack_simulator import TlsMaterial
 from tests.fixtures.engine import PulumiWorkspace
 from tests.fixtures.simulator import ServeSimulator
 from tests.fixtures.stack import ZStackStack
-from tests.reliability._support import cli_text, note, program, start_stack, tail, vm_backup
+from tests.reliability._support import cli_text, list_case, note, program, start_stack, tail, vm_backup
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(autouse=True)
+def _one_line_per_case(request: pytest.FixtureRequest) -> None:
+    list_case(request)
+
+
 BOTH_NAMES = ("127.0.0.1", "localhost")
-FIX_HINT = ("set `zstack:caCertFile` (ZSTACK_CA_CERT_FILE) to the CA bundle", "set `zstack:insecure`")
+FIX_HINT = (
+    "set `zstack:host` (ZSTACK_HOST)",
+    "set `zstack:caCertFile` (ZSTACK_CA_CERT_FILE)",
+    "`zstack:insecure`",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +188,10 @@ def test_a_ca_file_without_a_certificate_fails_up_naming_the_setting_and_nothing
 
 
 def test_a_ca_file_without_a_certificate_fails_preview(
-    pulumi_workspace: PulumiWorkspace, serve_simulator: ServeSimulator, tmp_path: Path
+    pulumi_workspace: PulumiWorkspace,
+    serve_simulator: ServeSimulator,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     stack, not_a_ca = _stack_trusting_a_file_with_no_certificate(pulumi_workspace, serve_simulator, tmp_path)
 
@@ -189,3 +202,5 @@ def test_a_ca_file_without_a_certificate_fails_preview(
     assert "property zstack:caCertFile value" in text
     assert str(not_a_ca) in text
     assert stack.requests() == []
+    assert stack.live_groups() == {}
+    note(request, f"preview exit {preview.returncode}, names zstack:caCertFile and the file; no request")

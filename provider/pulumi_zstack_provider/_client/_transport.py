@@ -161,8 +161,9 @@ class Transport:
         if _is_certificate_error(exc):
             message = (
                 f"The TLS certificate of ZStack at {endpoint} could not be verified ({reason}) during "
-                f"{method} {path}: set `zstack:caCertFile` (ZSTACK_CA_CERT_FILE) to the CA bundle that "
-                "signed it, or set `zstack:insecure` (ZSTACK_INSECURE) to true to skip verification "
+                f"{method} {path}: if the certificate names another host, set `zstack:host` (ZSTACK_HOST) "
+                "to a name it covers; if another CA signed it, set `zstack:caCertFile` (ZSTACK_CA_CERT_FILE) "
+                "to that CA bundle; `zstack:insecure` (ZSTACK_INSECURE) true skips verification "
                 "(not recommended)"
             )
             return TransportError(message, method=method, path=path, request_sent=False, transient=False)
