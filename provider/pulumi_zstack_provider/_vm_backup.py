@@ -239,9 +239,9 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
 
     def create(self, ctx: OperationContext, props: VmBackupProperties) -> tuple[str, dict[str, Any]]:
         group_uuid = props.group_uuid or uuid.uuid4().hex
-        timeout = parse_duration(props.create_timeout or DEFAULT_CREATE_TIMEOUT)
-        deadline = time.monotonic() + timeout
         allowed = props.create_timeout or DEFAULT_CREATE_TIMEOUT
+        timeout = parse_duration(allowed)
+        deadline = time.monotonic() + timeout
         hint = (
             f"Raise the `create_timeout` input of this VmBackup (now {allowed}) and run `pulumi up` "
             f"again: the provider resumes backup group {group_uuid} instead of starting another one."
@@ -378,9 +378,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         return news.get("group_uuid") == resource_id
 
     def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:
-        timeout = parse_duration(state.get("delete_timeout") or DEFAULT_DELETE_TIMEOUT)
-        deadline = time.monotonic() + timeout
         allowed = state.get("delete_timeout") or DEFAULT_DELETE_TIMEOUT
+        deadline = time.monotonic() + parse_duration(allowed)
         hint = (
             f"Raise the `delete_timeout` input (now {allowed}) and run the operation again; the backup "
             "group stays in the stack until it is gone."
