@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import threading
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
+from typing_extensions import Unpack
 
 FaultKind = Literal[
     "latency",
@@ -80,6 +81,16 @@ class FaultRule(BaseModel):
         return True
 
 
+class Scope(TypedDict, total=False):
+    """Which requests a fault matches and how often it fires; unset keys take `FaultRule`'s defaults."""
+
+    method: str
+    path: str
+    count: int | None
+    probability: float
+    seed: int
+
+
 class Faults:
     """The fault rules of one simulator; thread-safe, shared by the HTTP server and the test."""
 
@@ -95,41 +106,16 @@ class Faults:
             self._rules.append(rule)
             return rule
 
-    def _make(
-        self,
-        kind: FaultKind,
-        method: str,
-        path: str,
-        count: int | None,
-        probability: float,
-        seed: int,
-        **extra: object,
-    ) -> FaultRule:
-        rule = FaultRule.model_validate(
-            {
-                "kind": kind,
-                "method": method,
-                "path": path,
-                "count": count,
-                "probability": probability,
-                "seed": seed,
-            }
-            | {k: v for k, v in extra.items() if v is not None}
-        )
-        return self.add(rule)
+    def _make(self, kind: FaultKind, scope: Scope, **extra: object) -> FaultRule:
+        given = {k: v for k, v in extra.items() if v is not None}
+        return self.add(FaultRule.model_validate({"kind": kind, **scope, **given}))
 
-    def latency(
-        self,
-        seconds: float,
-        *,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    # Every helper below also takes the `Scope` keywords: which requests it matches (`method`, `path` glob),
+    # how many times it fires (`count`, None for always) and how likely (`probability`, drawn with `seed`).
+
+    def latency(self, seconds: float, **scope: Unpack[Scope]) -> FaultRule:
         """Delay matching answers by `seconds`."""
-        return self._make("latency", method, path, count, probability, seed, seconds=seconds)
+        return self._make("latency", scope, seconds=seconds)
 
     def error_503(
         self,
@@ -137,48 +123,18 @@ class Faults:
         code: str = TRANSIENT_ERROR_CODE,
         description: str | None = None,
         details: str | None = None,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
+        **scope: Unpack[Scope],
     ) -> FaultRule:
         """Answer matching requests 503 `{"error": ...}` without processing them (no job is created)."""
-        return self._make(
-            "error",
-            method,
-            path,
-            count,
-            probability,
-            seed,
-            code=code,
-            description=description,
-            details=details,
-        )
+        return self._make("error", scope, code=code, description=description, details=details)
 
-    def drop_connection(
-        self,
-        *,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    def drop_connection(self, **scope: Unpack[Scope]) -> FaultRule:
         """Close the connection without answering and without processing the request."""
-        return self._make("drop", method, path, count, probability, seed)
+        return self._make("drop", scope)
 
-    def lose_response(
-        self,
-        *,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    def lose_response(self, **scope: Unpack[Scope]) -> FaultRule:
         """Process the request (an async job starts), then close the connection instead of answering."""
-        return self._make("lose_response", method, path, count, probability, seed)
+        return self._make("lose_response", scope)
 
     def fail_job(
         self,
@@ -186,80 +142,31 @@ class Faults:
         code: str = "SYS.1006",
         description: str | None = None,
         details: str | None = None,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
+        **scope: Unpack[Scope],
     ) -> FaultRule:
         """Matching async jobs run their whole duration, then fail with this error (records roll back)."""
-        return self._make(
-            "fail_job",
-            method,
-            path,
-            count,
-            probability,
-            seed,
-            code=code,
-            description=description,
-            details=details,
-        )
+        return self._make("fail_job", scope, code=code, description=description, details=details)
 
     def job_duration(
-        self,
-        *,
-        polls: int | None = None,
-        seconds: float | None = None,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
+        self, *, polls: int | None = None, seconds: float | None = None, **scope: Unpack[Scope]
     ) -> FaultRule:
         """Matching async jobs finish at poll number `polls` or after `seconds`, whichever comes first."""
-        return self._make(
-            "job_duration", method, path, count, probability, seed, polls=polls, seconds=seconds
-        )
+        return self._make("job_duration", scope, polls=polls, seconds=seconds)
 
-    def expire_session_during_job(
-        self,
-        *,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    def expire_session_during_job(self, **scope: Unpack[Scope]) -> FaultRule:
         """The session that submitted a matching async call expires right after the 202; the job runs on."""
-        return self._make("expire_session", method, path, count, probability, seed)
+        return self._make("expire_session", scope)
 
-    def expire_job_record(
-        self,
-        *,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    def expire_job_record(self, **scope: Unpack[Scope]) -> FaultRule:
         """A matching job runs to the end, but its record is gone when the result would be delivered (404)."""
-        return self._make("expire_job_record", method, path, count, probability, seed)
+        return self._make("expire_job_record", scope)
 
-    def fail_member_delete(
-        self,
-        *,
-        target: str | None = None,
-        method: str = "*",
-        path: str = "*",
-        count: int | None = None,
-        probability: float = 1.0,
-        seed: int = 0,
-    ) -> FaultRule:
+    def fail_member_delete(self, *, target: str | None = None, **scope: Unpack[Scope]) -> FaultRule:
         """Deleting a backup (`target`, or any) fails.
 
         DeleteVmBackup still succeeds (the member stays); DeleteVolumeBackup fails with SYS.1006.
         """
-        return self._make("fail_member_delete", method, path, count, probability, seed, target=target)
+        return self._make("fail_member_delete", scope, target=target)
 
     def take(self, kind: FaultKind, method: str, path: str, *, target: str | None = None) -> FaultRule | None:
         """The first rule of `kind` that matches and fires, counting the firing."""
