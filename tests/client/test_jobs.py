@@ -192,6 +192,20 @@ def test_gateway_error_on_submit_is_checked_before_resending(client, fake, clock
     assert len(fake.backups) == 2
 
 
+def test_an_error_while_probing_an_unsure_submission_is_probed_again_not_taken_for_a_failed_job(
+    client, fake, clock
+) -> None:
+    internal_error = {"error": {"code": "SYS.1000", "description": "An internal error happened in system"}}
+    fake.on("POST", "/vm-backups", lambda request, forward: json_response(503, internal_error))
+    fake.on("GET", "/api-jobs/", lambda request, forward: json_response(503, internal_error))
+    result = create_backup(client, clock)
+    assert len(result["inventories"]) == 2
+    posts = fake.sent("POST")
+    assert len(posts) == 2
+    assert posts[0].headers["X-Job-UUID"] == posts[1].headers["X-Job-UUID"]
+    assert len(fake.jobs) == 1
+
+
 def test_unsent_request_is_retried_with_the_same_job_uuid(client, fake, clock) -> None:
     def refuse(request: httpx.Request, forward: Forward) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)

@@ -123,6 +123,10 @@ class JobRun:
             nonlocal unsure, generation
             if unsure:
                 probe = self._poll_attempt(job_uuid)
+                if probe.status_code >= 500:
+                    # Ambiguous while we do not know whether ZStack took the job: probe again rather than
+                    # read it as the job's failure.
+                    raise self._caller.error(probe, generation, operation=self._operation)
                 if probe.status_code != 404:
                     return _Accepted(job_uuid, generation, first_poll=probe)
                 _log.info("ZStack never received job %s for %s; sending it again", job_uuid, self._operation)
