@@ -17,10 +17,12 @@ from ._client import (
     ZStackClient,
     ZStackError,
 )
+from ._ids import derived_id
 from ._provider import ProviderError, SchemaProvider
 from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
-from .providers import VmBackupProvider
+from ._vm_backup_series import VmBackupSeriesProperties
+from .providers import VmBackupProvider, VmBackupSeriesProvider
 
 __all__ = [
     "APIError",
@@ -42,6 +44,9 @@ __all__ = [
     "TransportError",
     "VmBackupProperties",
     "VmBackupProvider",
+    "VmBackupSeriesProperties",
+    "VmBackupSeriesProvider",
     "ZStackClient",
     "ZStackError",
+    "derived_id",
 ]

@@ -36,8 +36,12 @@ def _behaviour(spec: PropertySpec) -> str:
         notes.append("required")
     if spec.replace:
         notes.append("replaces on change")
-    if spec.role is Role.INPUT and not spec.replace:
+    if spec.updates_in_place:
+        notes.append("updates in place")
+    elif spec.role is Role.INPUT and not spec.replace:
         notes.append("used at create only")
+    if spec.ordered:
+        notes.append("order matters")
     if spec.create_only and spec.replace:
         notes.append("not reported by ZStack; kept from state")
     if spec.secret:

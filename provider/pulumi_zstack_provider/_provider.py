@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -30,8 +31,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from ._ids import successor_id
 from ._resource import OperationContext, ResourceDefinition
-from ._schema import ResourceModel, Role, contains_unknown, normalise
+from ._schema import ResourceModel, Role, contains_unknown
 
 CONFIG_NAMESPACE = "zstack:"
 T = TypeVar("T")
@@ -80,6 +82,34 @@ class _Runtime:
 
 _runtime = _Runtime()
 atexit.register(_runtime.close)
+
+#: Marks checked inputs of a resource that is already in the state: if create runs for them, it is a
+#: replacement, and must never adopt the object the state points to.
+IN_STATE = "__in_state"
+
+
+class _ReplacedIds:
+    """The id each resource in the state had when the engine diffed it, for a replacement's create.
+
+    The engine always diffs a resource that is in the state before it creates its replacement, in the same
+    provider process, and create receives only the new inputs: this is how create learns which object it
+    replaces. Keyed by the identity input of the checked inputs, which is unique per resource.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+
+    def remember(self, identity: str, resource_id: str) -> None:
+        with self._lock:
+            self._ids[identity] = resource_id
+
+    def get(self, identity: str) -> str | None:
+        with self._lock:
+            return self._ids.get(identity)
+
+
+_replaced_ids = _ReplacedIds()
 
 
 def _setup_logging() -> None:
@@ -158,6 +188,13 @@ class SchemaProvider(ResourceProvider):
         else:
             checked.update(validated.model_dump(include=set(known)))
 
+        identity = self._model.identity()
+        if identity is not None and _olds.get(identity.name):
+            # Already in the state: keep the identity it was made under (a newly derived one would only
+            # churn the stored inputs) and mark the inputs, so a replacement's create takes a new id.
+            checked[identity.name] = _olds[identity.name]
+            checked[IN_STATE] = True
+
         try:
             _runtime.settings()
         except ConfigurationError as error:
@@ -165,24 +202,46 @@ class SchemaProvider(ResourceProvider):
         return CheckResult(checked, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        identity = self._model.identity()
+        if identity is not None and isinstance(news.get(identity.name), str):
+            # Whatever the engine decides (an input change, `--replace`, a replacement trigger), a create
+            # that follows this diff replaces `id_`.
+            _replaced_ids.remember(news[identity.name], id_)
         replaces = self.definition.drift_replaces(olds)
-        settings_changed = False
+        changed = False
         for spec in self._model.properties_with(Role.INPUT, Role.SETTING):
             old, new = olds.get(spec.name), news.get(spec.name)
-            if spec.role is Role.SETTING:
-                settings_changed |= normalise(old) != normalise(new)
-            elif spec.replace and (contains_unknown(new) or normalise(old) != normalise(new)):
+            differs = contains_unknown(new) or spec.canonical(old) != spec.canonical(new)
+            if spec.replace and differs:
                 replaces.append(spec.name)
-        return DiffResult(
-            changes=bool(replaces) or settings_changed,
-            replaces=replaces,
-            delete_before_replace=bool(replaces) and self.definition.replacement_reuses_id(id_, news),
-        )
+            elif (spec.role is Role.SETTING or spec.updates_in_place) and differs:
+                changed = True
+        # Create-before-delete unless the user asks otherwise: a replacement never reuses the old id.
+        return DiffResult(changes=bool(replaces) or changed, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         model = self._model.model_validate(self._model.user_supplied(props))
-        resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
+        resource_id = self._id_for_create(props)
+        outputs = self._call(lambda ctx: self.definition.create(ctx, model, resource_id))
         return CreateResult(resource_id, outputs)
+
+    def _id_for_create(self, props: Mapping[str, Any]) -> str:
+        identity = self._model.identity()
+        if identity is None:
+            return uuid.uuid4().hex
+        declared = props.get(identity.name)
+        if not props.get(IN_STATE):
+            # A first create, or a retry of one that never reached the state: the same declared id, so an
+            # interrupted attempt is resumed rather than made twice. Only the SDK or the user sets it.
+            return str(declared) if declared else uuid.uuid4().hex
+        replaced = _replaced_ids.get(str(declared))
+        if replaced is None:
+            raise ProviderError(
+                f"refusing to create a replacement of {self.definition.label} {declared}: the engine did not "
+                "say which object it replaces, and reusing an id could adopt the backup the state points "
+                "to. Run `pulumi up` again; if this persists, report it with your Pulumi version."
+            )
+        return successor_id(replaced)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outcome = self._call(lambda ctx: self.definition.read(ctx, id_, props))
@@ -190,10 +249,19 @@ class SchemaProvider(ResourceProvider):
             return ReadResult(id_="", outs={})
         return ReadResult(id_, {**outcome.inputs, **outcome.outputs}, outcome.inputs)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only settings reach update (every ZStack-side input replaces); they change how later operations run.
-        declared = {p.name: news.get(p.name) for p in self._model.properties_with(Role.INPUT, Role.SETTING)}
-        return UpdateResult({**olds, **declared})
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        in_place = [
+            p
+            for p in self._model.properties()
+            if p.updates_in_place and p.canonical(olds.get(p.name)) != p.canonical(news.get(p.name))
+        ]
+        if in_place:
+            model = self._model.model_validate(self._model.user_supplied(news))
+            return UpdateResult(self._call(lambda ctx: self.definition.update(ctx, id_, olds, model)))
+        # Only settings changed: they change how later operations run, and nothing in ZStack. Create-only
+        # inputs keep the values the resource was made with.
+        settings = {p.name: news.get(p.name) for p in self._model.properties_with(Role.SETTING)}
+        return UpdateResult({**olds, **settings})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         self._call(lambda ctx: self.definition.delete(ctx, id_, props))

@@ -56,8 +56,11 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
     label: ClassVar[str]
 
     @abc.abstractmethod
-    def create(self, ctx: OperationContext, props: ModelT) -> tuple[str, dict[str, Any]]:
-        """Create the resource from validated properties; return its id and every property."""
+    def create(self, ctx: OperationContext, props: ModelT, resource_id: str) -> dict[str, Any]:
+        """Make the resource under `resource_id` (chosen by the provider) and return every property.
+
+        Making it must be resumable: an earlier attempt under the same id may have been interrupted.
+        """
 
     @abc.abstractmethod
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
@@ -67,9 +70,11 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
         """Outputs in `state` that show the resource can no longer serve and must be made again."""
         return []
 
-    def replacement_reuses_id(self, resource_id: str, news: Mapping[str, Any]) -> bool:
-        """Whether a replacement with `news` would get `resource_id` again, so the old one must go first."""
-        return False
+    def update(
+        self, ctx: OperationContext, resource_id: str, olds: Mapping[str, Any], props: ModelT
+    ) -> dict[str, Any]:
+        """Apply changed in-place inputs to the existing resource; return every property."""
+        raise NotImplementedError(f"{self.label} has no input that changes in place")
 
     @abc.abstractmethod
     def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:

@@ -2,9 +2,13 @@
 
 A resource declares its properties once, as a pydantic model whose fields carry one marker each:
 
-- ``Input``: set by the user; sent to ZStack at create. ``replace=True`` means a change forces a new
-  resource (ZStack has no update API for backups). ``create_only=True`` means ZStack never reports the
-  value back, so refresh keeps it from state instead of reading it from the server.
+- ``Input``: set by the user. ``replace=True`` means a change forces a new resource (ZStack has no update
+  API for backups). ``create_only=True`` means the value only matters when the resource is made: ZStack
+  never reports it back, so refresh keeps it from state, and a change alone is no change. An input with
+  neither flag is applied in place by the resource's ``update``. ``ordered=True`` compares lists item by
+  item, exactly (``triggers``); other lists are compared as sets. ``identity=True`` marks the id the
+  resource is made under: check gives a resource that is already in the state a new one, so that any
+  replacement makes a new object and never adopts the one it replaces.
 - ``Setting``: how the provider operates (timeouts, poll intervals). A change is applied in place,
   without touching ZStack, and never forces a replacement.
 - ``Output``: computed by ZStack; never accepted from the user.
@@ -15,6 +19,7 @@ A resource declares its properties once, as a pydantic model whose fields carry 
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +44,26 @@ class _Marker:
     replace: bool = False
     create_only: bool = False
     secret: bool = False
+    ordered: bool = False
+    identity: bool = False
 
 
-def Input(*, replace: bool = False, create_only: bool = False, secret: bool = False) -> _Marker:
-    return _Marker(Role.INPUT, replace=replace, create_only=create_only, secret=secret)
+def Input(
+    *,
+    replace: bool = False,
+    create_only: bool = False,
+    secret: bool = False,
+    ordered: bool = False,
+    identity: bool = False,
+) -> _Marker:
+    return _Marker(
+        Role.INPUT,
+        replace=replace,
+        create_only=create_only or identity,
+        secret=secret,
+        ordered=ordered,
+        identity=identity,
+    )
 
 
 def Setting(*, secret: bool = False) -> _Marker:
@@ -62,6 +83,8 @@ class PropertySpec:
     replace: bool
     create_only: bool
     secret: bool
+    ordered: bool
+    identity: bool
     required: bool
     description: str
     annotation: Any
@@ -69,6 +92,15 @@ class PropertySpec:
     @property
     def is_user_supplied(self) -> bool:
         return self.role is not Role.OUTPUT
+
+    @property
+    def updates_in_place(self) -> bool:
+        """An input whose change the resource's ``update`` applies to the existing object."""
+        return self.role is Role.INPUT and not self.replace and not self.create_only
+
+    def canonical(self, value: Any) -> Any:
+        """The form in which a declared value and the one in state are compared."""
+        return canonical_json(value) if self.ordered else normalise(value)
 
 
 def _marker_of(name: str, info: FieldInfo) -> _Marker:
@@ -94,6 +126,8 @@ class ResourceModel(BaseModel):
                     replace=marker.replace,
                     create_only=marker.create_only,
                     secret=marker.secret,
+                    ordered=marker.ordered,
+                    identity=marker.identity,
                     required=info.is_required(),
                     description=info.description or "",
                     annotation=info.annotation,
@@ -116,6 +150,11 @@ class ResourceModel(BaseModel):
     @classmethod
     def secret_outputs(cls) -> list[str]:
         return [p.name for p in cls.properties() if p.secret]
+
+    @classmethod
+    def identity(cls) -> PropertySpec | None:
+        """The input holding the id the resource is made under, if the resource chooses its own id."""
+        return next((p for p in cls.properties() if p.identity), None)
 
 
 def contains_unknown(value: Any) -> bool:
@@ -151,3 +190,20 @@ def normalise(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: normalise(v) for k, v in value.items() if normalise(v) is not None} or None
     return value
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_integral(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
+
+
+def canonical_json(value: Any) -> str | None:
+    """Exact comparison of JSON values, order of lists included; the engine sends every number as a float."""
+    if value is None or value == []:
+        return None
+    return json.dumps(_integral(value), sort_keys=True, separators=(",", ":"))

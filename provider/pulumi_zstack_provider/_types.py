@@ -92,3 +92,15 @@ def parse_size(value: Any) -> int | None:
     if value is None or value == "":
         return None
     return int(float(value))
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        raise ValueError(f"must be a whole number, got {value!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {int(value)}")
+    return int(value)
+
+
+#: A whole number of things, at least one; the engine sends every number as a float.
+PositiveCount = Annotated[int, BeforeValidator(_count)]

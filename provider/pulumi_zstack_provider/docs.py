@@ -6,15 +6,26 @@ import sys
 from pathlib import Path
 
 from ._docs import render_reference
+from ._schema import ResourceModel
 from ._vm_backup import VmBackupProperties
+from ._vm_backup_series import VmBackupSeriesProperties
 
-PAGES = {
+PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
     "vm_backup.md": (
         VmBackupProperties,
         "VmBackup",
         "`pulumi_zstack.VmBackup` backs up every non-shareable root and data volume of a VM with ZStack's "
         "`CreateVmBackup`. Its id is the backup group's UUID. ZStack has no update API for backups, so every "
-        "ZStack-side input replaces the backup when it changes.",
+        "ZStack-side input, and `triggers`, replaces the backup when it changes: the new backup is made "
+        "first, under a new group UUID, and the old one is deleted once it is Ready.",
+    ),
+    "vm_backup_series.md": (
+        VmBackupSeriesProperties,
+        "VmBackupSeries",
+        "`pulumi_zstack.VmBackupSeries` keeps the newest `keep` backups of one VM, each a `CreateVmBackup` "
+        "group. Create takes the first backup; a change of `triggers` takes a new one and then deletes the "
+        "oldest beyond `keep` (an update, not a replacement). Its id is a UUID of the series, which is not "
+        "a ZStack object. Changing a ZStack-side input replaces the whole series, the new one made first.",
     ),
 }
 

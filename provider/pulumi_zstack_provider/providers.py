@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._provider import SchemaProvider
 from ._vm_backup import VmBackupResource
+from ._vm_backup_series import VmBackupSeriesResource
 
 
 class VmBackupProvider(SchemaProvider):
@@ -15,4 +16,10 @@ class VmBackupProvider(SchemaProvider):
     definition = VmBackupResource()
 
 
-__all__ = ["VmBackupProvider"]
+class VmBackupSeriesProvider(SchemaProvider):
+    """Takes, rotates and deletes a series of ZStack VM backups."""
+
+    definition = VmBackupSeriesResource()
+
+
+__all__ = ["VmBackupProvider", "VmBackupSeriesProvider"]

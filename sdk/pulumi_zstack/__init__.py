@@ -3,6 +3,8 @@
     import pulumi_zstack as zstack
 
     backup = zstack.VmBackup("nightly", root_volume_uuid="...", backup_storage_uuid="...", name="nightly")
+    series = zstack.VmBackupSeries("pre-release", root_volume_uuid="...", backup_storage_uuid="...",
+                                   name="pre-release", keep=3, triggers=[app_version])
 
 Connection settings come from stack config (``zstack:host``, ``zstack:accountName``,
 ``zstack:accountPassword``, ``zstack:accessKeyId``, ``zstack:accessKeySecret``, ...) or the ``ZSTACK_*``
@@ -10,5 +12,6 @@ environment variables of the official Terraform provider.
 """
 
 from ._vm_backup import VmBackup, VmBackupArgs
+from ._vm_backup_series import VmBackupSeries, VmBackupSeriesArgs
 
-__all__ = ["VmBackup", "VmBackupArgs"]
+__all__ = ["VmBackup", "VmBackupArgs", "VmBackupSeries", "VmBackupSeriesArgs"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import uuid
 from typing import Any
 
 import pulumi
@@ -12,9 +10,7 @@ import pulumi.dynamic
 from pulumi_zstack_provider import Role, VmBackupProperties
 from pulumi_zstack_provider.providers import VmBackupProvider
 
-# Group uuids derived by the SDK live in this namespace; changing it would make every existing program
-# compute new ids, so it is fixed forever.
-_GROUP_UUID_NAMESPACE = uuid.UUID("5f0c2b8e-4c1f-4f7a-9d2e-7a1b3c9d0e42")
+from ._identity import derived_identity
 
 
 @dataclasses.dataclass
@@ -43,9 +39,13 @@ class VmBackupArgs:
     """ZStack system tags for each volume backup."""
     user_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
     """ZStack user tags."""
+    triggers: pulumi.Input[list[Any]] | None = None
+    """Any JSON values. A change takes a new backup; the old one is deleted once the new one is Ready.
+    ``triggers=[app_version]`` takes a backup before each release."""
     group_uuid: pulumi.Input[str] | None = None
-    """The backup group's UUID (the resource id). Derived from the stack, the resource name and the inputs
-    when omitted, so an interrupted create resumes instead of making a second backup. Used only at create."""
+    """The backup group's UUID (the resource id) at the first create. Derived from the stack, the resource
+    name and the inputs when omitted, so an interrupted create resumes instead of making a second backup;
+    set it to adopt an existing group. A replacement is made under a new UUID derived from the old one."""
     create_timeout: pulumi.Input[str] | None = None
     """How long a create may take, e.g. ``"90m"`` (default 60m). Changing it never replaces the backup."""
     delete_timeout: pulumi.Input[str] | None = None
@@ -55,25 +55,15 @@ class VmBackupArgs:
 
 
 _ARG_NAMES = tuple(f.name for f in dataclasses.fields(VmBackupArgs))
-_SETTINGS = {p.name for p in VmBackupProperties.properties_with(Role.SETTING)}
-
-
-def _derived_group_uuid(resource_name: str, inputs: dict[str, Any]) -> pulumi.Output[str]:
-    identity = {k: v for k, v in inputs.items() if k not in _SETTINGS and k != "group_uuid"}
-    scope = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-
-    def derive(resolved: dict[str, Any]) -> str:
-        canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
-        return uuid.uuid5(_GROUP_UUID_NAMESPACE, f"{scope}\n{canonical}").hex
-
-    return pulumi.Output.all(**identity).apply(derive)
+_SETTINGS = frozenset(p.name for p in VmBackupProperties.properties_with(Role.SETTING))
 
 
 class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     """A ZStack Cloud VM backup: one volume backup per root and data volume, sharing a group UUID.
 
-    ZStack has no update API for backups, so changing any ZStack-side input replaces the backup (a new one
-    is made before the old one is deleted). Changing a timeout only updates the stack.
+    ZStack has no update API for backups, so changing any ZStack-side input or ``triggers`` replaces the
+    backup: a new one is made before the old one is deleted, as with ``pulumi up --replace``. Changing a
+    timeout only updates the stack.
 
     Example::
 
@@ -95,6 +85,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     network_write_bandwidth: pulumi.Output[int | None]
     system_tags: pulumi.Output[list[str] | None]
     user_tags: pulumi.Output[list[str] | None]
+    triggers: pulumi.Output[list[Any] | None]
     create_timeout: pulumi.Output[str | None]
     delete_timeout: pulumi.Output[str | None]
     max_poll_interval: pulumi.Output[str | None]
@@ -148,7 +139,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
         given.update(kwargs)
         inputs = {k: v for k, v in given.items() if v is not None}
         if "group_uuid" not in inputs:
-            inputs["group_uuid"] = _derived_group_uuid(resource_name, inputs)
+            inputs["group_uuid"] = derived_identity(resource_name, inputs, exclude=_SETTINGS)
         self._register(resource_name, inputs, opts)
 
     def _register(

@@ -194,11 +194,29 @@ def test_replacement_for_an_input_change_creates_the_new_backup_first() -> None:
     assert result.delete_before_replace is False
 
 
-def test_member_deleted_out_of_band_forces_a_new_backup_deleting_the_broken_one_first() -> None:
-    # After refresh found a member gone, the inputs are unchanged, so the SDK derives the same group uuid:
-    # the broken group must be deleted before the new one is created under that uuid.
+def test_member_deleted_out_of_band_forces_a_new_backup_made_before_the_broken_one_is_deleted() -> None:
     olds = state_of(missing_members=["20000000000040008000000000000012"])
-    result = VmBackupProvider().diff("a" * 32, olds, {**VALID, "group_uuid": "a" * 32})
+    result = VmBackupProvider().diff("a" * 32, olds, {**VALID, "group_uuid": "a" * 32, "__in_state": True})
     assert result.changes is True
     assert result.replaces == ["missing_members"]
-    assert result.delete_before_replace is True
+    assert result.delete_before_replace is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "replaced"),
+    [
+        (None, None, False),
+        (None, [], False),
+        (["1.0"], ["1.0"], False),
+        ([1], [1.0], False),  # the engine sends every number as a float
+        ([{"b": 1, "a": 2}], [{"a": 2, "b": 1}], False),
+        (["1.0"], ["1.1"], True),
+        (None, ["1.0"], True),
+        (["a", "b"], ["b", "a"], True),  # unlike tags, triggers are ordered
+        (["a"], ["a", None], True),
+    ],
+)
+def test_a_triggers_change_replaces_the_backup(old: Any, new: Any, replaced: bool) -> None:
+    result = VmBackupProvider().diff("a" * 32, state_of(triggers=old), {**VALID, "triggers": new})
+    assert (result.replaces == ["triggers"]) is replaced
+    assert result.changes is replaced

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_zstack as zstack
 import pytest
-from pulumi_zstack._vm_backup import _GROUP_UUID_NAMESPACE
+from pulumi_zstack_provider._ids import DERIVED_NAMESPACE as _GROUP_UUID_NAMESPACE
 from pulumi_zstack_provider import Role, VmBackupProperties
 
 pytestmark = pytest.mark.unit
