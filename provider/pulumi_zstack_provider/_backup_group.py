@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, ZStackError
-from ._resource import OperationContext
+from ._resource import Occupancy, OperationContext
 from ._schema import Input, ResourceModel, Setting
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
 
@@ -231,6 +231,12 @@ def live_members(ctx: OperationContext, group_uuid: str) -> list[WireVolumeBacku
     inventories = ctx.client.query("volume-backups", f"groupUuid={group_uuid}")
     members = [WireVolumeBackup.model_validate(i) for i in inventories]
     return [m for m in members if m.status != "Deleted"]
+
+
+def group_occupancy(members: Sequence[WireVolumeBackup]) -> Occupancy:
+    if not members:
+        return Occupancy.FREE
+    return Occupancy.COMPLETE if all(m.status == "Ready" for m in members) else Occupancy.IN_FLIGHT
 
 
 def live_groups(ctx: OperationContext, group_uuids: Sequence[str]) -> dict[str, list[WireVolumeBackup]]:

@@ -32,7 +32,7 @@ from pydantic_core import ErrorDetails
 
 from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
 from ._ids import successor_id
-from ._resource import OperationContext, ResourceDefinition
+from ._resource import Occupancy, OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown
 
 CONFIG_NAMESPACE = "zstack:"
@@ -83,17 +83,15 @@ class _Runtime:
 _runtime = _Runtime()
 atexit.register(_runtime.close)
 
-#: Marks checked inputs of a resource that is already in the state: if create runs for them, it is a
-#: replacement, and must never adopt the object the state points to.
-IN_STATE = "__in_state"
-
 
 class _ReplacedIds:
     """The id each resource in the state had when the engine diffed it, for a replacement's create.
 
-    The engine always diffs a resource that is in the state before it creates its replacement, in the same
-    provider process, and create receives only the new inputs: this is how create learns which object it
-    replaces. Keyed by the identity input of the checked inputs, which is unique per resource.
+    Create receives only the new inputs, and for a replacement the engine checks them again as if the
+    resource were new (no old inputs, so that defaults can be chosen afresh): nothing in them tells a
+    replacement from a first create. But the engine always diffs a resource that is in the state before it
+    creates its replacement, in the same provider process. Keyed by the identity input, which the SDK
+    derives from the stack and the resource name, so it is unique per resource.
     """
 
     def __init__(self) -> None:
@@ -110,6 +108,8 @@ class _ReplacedIds:
 
 
 _replaced_ids = _ReplacedIds()
+#: Bounds the search for a free id; each step is one query.
+_MAX_SUCCESSORS = 16
 
 
 def _setup_logging() -> None:
@@ -188,13 +188,6 @@ class SchemaProvider(ResourceProvider):
         else:
             checked.update(validated.model_dump(include=set(known)))
 
-        identity = self._model.identity()
-        if identity is not None and _olds.get(identity.name):
-            # Already in the state: keep the identity it was made under (a newly derived one would only
-            # churn the stored inputs) and mark the inputs, so a replacement's create takes a new id.
-            checked[identity.name] = _olds[identity.name]
-            checked[IN_STATE] = True
-
         try:
             _runtime.settings()
         except ConfigurationError as error:
@@ -221,27 +214,43 @@ class SchemaProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         model = self._model.model_validate(self._model.user_supplied(props))
-        resource_id = self._id_for_create(props)
-        outputs = self._call(lambda ctx: self.definition.create(ctx, model, resource_id))
+
+        def create(ctx: OperationContext) -> tuple[str, dict[str, Any]]:
+            resource_id = self._id_for_create(ctx, props)
+            return resource_id, self.definition.create(ctx, model, resource_id)
+
+        resource_id, outputs = self._call(create)
         return CreateResult(resource_id, outputs)
 
-    def _id_for_create(self, props: Mapping[str, Any]) -> str:
+    def _id_for_create(self, ctx: OperationContext, props: Mapping[str, Any]) -> str:
         identity = self._model.identity()
-        if identity is None:
+        declared = props.get(identity.name) if identity is not None else None
+        if not declared:
             return uuid.uuid4().hex
-        declared = props.get(identity.name)
-        if not props.get(IN_STATE):
-            # A first create, or a retry of one that never reached the state: the same declared id, so an
-            # interrupted attempt is resumed rather than made twice. Only the SDK or the user sets it.
-            return str(declared) if declared else uuid.uuid4().hex
         replaced = _replaced_ids.get(str(declared))
-        if replaced is None:
-            raise ProviderError(
-                f"refusing to create a replacement of {self.definition.label} {declared}: the engine did not "
-                "say which object it replaces, and reusing an id could adopt the backup the state points "
-                "to. Run `pulumi up` again; if this persists, report it with your Pulumi version."
+        if replaced is not None:
+            # Never the id of the object being replaced, and the same for every attempt at this
+            # replacement: whatever an earlier attempt left under it is resumed.
+            return successor_id(replaced)
+        # A first create, a retry of one that never reached the state, or a replacement the engine forced
+        # without a diff (`--replace`, `--target-replace`): the same calls reach us for each. Whatever is
+        # in flight under the declared id is an interrupted attempt to resume; a complete object may be
+        # the one being replaced, so it is never adopted: the next free id in its line is taken.
+        candidate = str(declared)
+        for _ in range(_MAX_SUCCESSORS):
+            if self.definition.occupancy(ctx, candidate) is not Occupancy.COMPLETE:
+                return candidate
+            following = successor_id(candidate)
+            ctx.progress(
+                f"{self.definition.label} {candidate} already exists and is complete, so this create (a "
+                f"forced replacement, or a retry of a create that finished) makes {following}. If "
+                f"{candidate} is not in the stack, it was left by an interrupted create: delete it in ZStack."
             )
-        return successor_id(replaced)
+            candidate = following
+        raise ProviderError(
+            f"{self.definition.label}: {_MAX_SUCCESSORS} successive ids after {declared} are all taken in "
+            "ZStack; set the id input explicitly to a new UUID."
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outcome = self._call(lambda ctx: self.definition.read(ctx, id_, props))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import enum
 import logging
 import time
 from collections.abc import Mapping
@@ -18,6 +19,14 @@ ModelT = TypeVar("ModelT", bound=ResourceModel)
 
 #: A long job reports progress at most this often, so the engine's output stays readable.
 PROGRESS_EVERY_SECONDS = 10.0
+
+
+class Occupancy(enum.Enum):
+    """What ZStack holds under an id a create may use."""
+
+    FREE = "free"  # nothing: make it
+    IN_FLIGHT = "in flight"  # an earlier attempt's job still runs: resume it
+    COMPLETE = "complete"  # a finished object: either the one being replaced, or an earlier attempt's
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,10 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
 
         Making it must be resumable: an earlier attempt under the same id may have been interrupted.
         """
+
+    @abc.abstractmethod
+    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
+        """What ZStack holds under `resource_id`, before a create under that id."""
 
     @abc.abstractmethod
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:

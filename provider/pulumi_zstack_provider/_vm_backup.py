@@ -14,11 +14,12 @@ from ._backup_group import (
     CreateVmBackupInputs,
     Limits,
     delete_group,
+    group_occupancy,
     live_members,
     original_name,
     take_backup,
 )
-from ._resource import OperationContext, ReadOutcome, ResourceDefinition
+from ._resource import Occupancy, OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output
 from ._types import ZStackUuid
 
@@ -113,6 +114,9 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         )
         group = take_backup(ctx, props, group_uuid, limits, subject=f"VmBackup {group_uuid}", hint=hint)
         return {**props.model_dump(), **_outputs(group)}
+
+    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
+        return group_occupancy(live_members(ctx, resource_id))
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         members = live_members(ctx, resource_id)

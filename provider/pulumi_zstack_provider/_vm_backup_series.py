@@ -19,13 +19,17 @@ from ._backup_group import (
     CreateVmBackupInputs,
     Limits,
     delete_group,
+    group_occupancy,
     live_groups,
     take_backup,
 )
 from ._ids import take_id
-from ._resource import OperationContext, ReadOutcome, ResourceDefinition
+from ._resource import Occupancy, OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output, canonical_json
 from ._types import PositiveCount, ZStackUuid
+
+#: How many of a series' first takes a create probes to tell whether the series already exists.
+_TAKES_PROBED = 64
 
 
 class VmBackupSeriesProperties(CreateVmBackupInputs):
@@ -163,6 +167,14 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
         )
         subject = f"VmBackupSeries {series_uuid} backup group {group_uuid}"
         delete_group(ctx, group_uuid, limits, subject=subject, hint=hint)
+
+    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
+        # A series is in use while any of its backups lives; pruning removes the first ones.
+        takes = [take_id(resource_id, n) for n in range(1, _TAKES_PROBED + 1)]
+        live = live_groups(ctx, takes)
+        if not live:
+            return Occupancy.FREE
+        return max((group_occupancy(m) for m in live.values()), key=lambda o: o is Occupancy.COMPLETE)
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         backups = _recorded(state)

@@ -196,7 +196,7 @@ def test_replacement_for_an_input_change_creates_the_new_backup_first() -> None:
 
 def test_member_deleted_out_of_band_forces_a_new_backup_made_before_the_broken_one_is_deleted() -> None:
     olds = state_of(missing_members=["20000000000040008000000000000012"])
-    result = VmBackupProvider().diff("a" * 32, olds, {**VALID, "group_uuid": "a" * 32, "__in_state": True})
+    result = VmBackupProvider().diff("a" * 32, olds, {**VALID, "group_uuid": "a" * 32})
     assert result.changes is True
     assert result.replaces == ["missing_members"]
     assert result.delete_before_replace is False

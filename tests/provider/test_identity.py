@@ -1,16 +1,19 @@
 """Which id a create uses: a first create and its retries share one, a replacement always gets a new one.
 
-The engine diffs a resource that is in the state before it creates its replacement; check marks the inputs
-of such a resource. These tests drive check, diff and the id choice of create without ZStack.
+For a replacement the engine checks the new inputs as if the resource were new, so create cannot tell it
+from a first create by its inputs; but the engine diffs the resource first, in the same provider process.
+These tests drive check, diff and the id choice of create the way the engine does, without ZStack.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pulumi_zstack_provider import ProviderError, VmBackupProvider, VmBackupSeriesProvider
+from pulumi_zstack_provider import VmBackupProvider, VmBackupSeriesProvider
 from pulumi_zstack_provider._ids import successor_id, take_id
+from pulumi_zstack_provider._resource import Occupancy
 
 pytestmark = pytest.mark.unit
 
@@ -28,38 +31,78 @@ def zstack_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZSTACK_ACCOUNT_PASSWORD", "password")
 
 
+class FakeZStack:
+    """What ZStack holds under each id, as the provider's occupancy probe sees it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, held: dict[str, Occupancy] | None = None) -> None:
+        self.held = held or {}
+        self.probed: list[str] = []
+        self.progress: list[str] = []
+        monkeypatch.setattr(VmBackupProvider.definition, "occupancy", self._occupancy)
+
+    def _occupancy(self, _ctx: object, resource_id: str) -> Occupancy:
+        self.probed.append(resource_id)
+        return self.held.get(resource_id, Occupancy.FREE)
+
+    def id_for_create(self, inputs: dict[str, Any]) -> str:
+        ctx = SimpleNamespace(progress=self.progress.append)
+        return VmBackupProvider()._id_for_create(ctx, inputs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def zstack(monkeypatch: pytest.MonkeyPatch) -> FakeZStack:
+    return FakeZStack(monkeypatch)
+
+
 def checked(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
     result = VmBackupProvider().check(olds, news)
     assert result.failures == []
     return dict(result.inputs)
 
 
-def test_a_first_create_and_its_retries_use_the_declared_id() -> None:
-    provider = VmBackupProvider()
-    inputs = checked({}, {**VALID, "group_uuid": DERIVED})
-    assert "__in_state" not in inputs
-    assert provider._id_for_create(inputs) == DERIVED
-    assert provider._id_for_create(checked({}, {**VALID, "group_uuid": DERIVED})) == DERIVED
+def test_a_first_create_and_its_retries_use_the_declared_id(zstack: FakeZStack) -> None:
+    assert zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED})) == DERIVED
+    zstack.held[DERIVED] = Occupancy.IN_FLIGHT  # the first attempt was interrupted while its job ran
+    assert zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED})) == DERIVED
 
 
-def test_a_resource_in_the_state_keeps_its_recorded_identity_and_is_marked() -> None:
-    olds = {**VALID, "group_uuid": CURRENT}
-    inputs = checked(olds, {**VALID, "name": "weekly", "group_uuid": DERIVED})
-    assert inputs["group_uuid"] == CURRENT, "a newly derived id would only churn the stored inputs"
-    assert inputs["__in_state"] is True
+def test_a_create_without_a_diff_never_adopts_a_complete_object(zstack: FakeZStack) -> None:
+    # `pulumi up --replace`: the engine neither diffs nor passes old inputs; the object under the declared
+    # id may be the very one being replaced.
+    zstack.held[DERIVED] = Occupancy.COMPLETE
+    zstack.held[successor_id(DERIVED)] = Occupancy.COMPLETE
+    new_id = zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED}))
+    assert new_id == successor_id(successor_id(DERIVED))
+    assert zstack.probed == [DERIVED, successor_id(DERIVED), new_id]
+    assert DERIVED in zstack.progress[0]
+    assert "interrupted create" in zstack.progress[0]
 
 
-@pytest.mark.parametrize("reason", ["no input change (--replace)", "an input change"])
-def test_a_replacement_is_made_under_the_successor_of_the_id_it_replaces(reason: str) -> None:
+@pytest.mark.parametrize("reason", ["no input change (replacement_trigger)", "an input change"])
+def test_a_diffed_replacement_is_made_under_the_successor_of_the_id_it_replaces(
+    zstack: FakeZStack, reason: str
+) -> None:
     provider = VmBackupProvider()
     news = {**VALID, "name": "weekly"} if reason == "an input change" else dict(VALID)
-    inputs = checked({**VALID, "group_uuid": CURRENT}, {**news, "group_uuid": DERIVED})
-    # The id in the state may differ from the recorded identity (an adopted or replaced resource).
-    replaced = "e" * 32
-    provider.diff(replaced, {**VALID, "group_uuid": replaced}, inputs)
-    new_id = provider._id_for_create(inputs)
-    assert new_id == successor_id(replaced)
-    assert new_id not in {replaced, CURRENT, DERIVED}
+    declared = "2" * 32 if reason == "an input change" else "3" * 32
+    # As the engine does it: check with the old inputs, diff, check again without them, create.
+    old_inputs = {**VALID, "group_uuid": CURRENT}
+    provider.diff(CURRENT, old_inputs, checked(old_inputs, {**news, "group_uuid": declared}))
+    new_id = zstack.id_for_create(checked({}, {**news, "group_uuid": declared}))
+    assert new_id == successor_id(CURRENT)
+    assert new_id not in {CURRENT, declared}
+    # An interrupted replacement is diffed again by the next `up`: the same id, whatever it holds by then.
+    zstack.held[new_id] = Occupancy.COMPLETE
+    provider.diff(CURRENT, old_inputs, checked({}, {**news, "group_uuid": declared}))
+    assert zstack.id_for_create(checked({}, {**news, "group_uuid": declared})) == new_id
+
+
+def test_the_state_may_track_another_id_than_the_declared_one(zstack: FakeZStack) -> None:
+    provider = VmBackupProvider()
+    adopted = "e" * 32  # e.g. a resource whose backup was replaced before: its id is no longer derived
+    inputs = checked({}, {**VALID, "group_uuid": "4" * 32})
+    provider.diff(adopted, {**VALID, "group_uuid": adopted}, inputs)
+    assert zstack.id_for_create(inputs) == successor_id(adopted)
 
 
 def test_successive_replacements_never_come_back_to_an_earlier_id() -> None:
@@ -68,13 +111,6 @@ def test_successive_replacements_never_come_back_to_an_earlier_id() -> None:
         seen.append(successor_id(seen[-1]))
     assert len(set(seen)) == len(seen)
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in seen)
-
-
-def test_a_replacement_without_a_diff_is_refused_rather_than_risk_adopting_the_current_backup() -> None:
-    provider = VmBackupProvider()
-    inputs = checked({**VALID, "group_uuid": "f" * 32}, {**VALID, "group_uuid": DERIVED})
-    with pytest.raises(ProviderError, match="refusing to create a replacement of VmBackup"):
-        provider._id_for_create(inputs)
 
 
 def test_series_takes_have_their_own_ids() -> None:
