@@ -233,10 +233,49 @@ def live_members(ctx: OperationContext, group_uuid: str) -> list[WireVolumeBacku
     return [m for m in members if m.status != "Deleted"]
 
 
-def group_occupancy(members: Sequence[WireVolumeBackup]) -> Occupancy:
+#: The user tag a complete backup gets just before a create hands it to the engine, which records it in the
+#: stack. A create that finds a complete backup without it resumes an interrupted attempt; with it, the
+#: backup may be the one a replacement replaces, and is never adopted.
+RECORDED_TAG = "pulumi-zstack::recorded"
+
+
+def group_occupancy(ctx: OperationContext, group_uuid: str, members: Sequence[WireVolumeBackup]) -> Occupancy:
     if not members:
         return Occupancy.FREE
-    return Occupancy.COMPLETE if all(m.status == "Ready" for m in members) else Occupancy.IN_FLIGHT
+    group = BackupGroup(group_uuid, list(members), None)
+    if not group.ready or group.root is None or not _is_recorded(ctx, group.root.uuid):
+        return Occupancy.RESUMABLE
+    return Occupancy.RECORDED
+
+
+def _is_recorded(ctx: OperationContext, root_backup_uuid: str) -> bool:
+    return bool(ctx.client.query("user-tags", f"resourceUuid={root_backup_uuid}", f"tag={RECORDED_TAG}"))
+
+
+def _record(ctx: OperationContext, group: BackupGroup, limits: Limits, subject: str) -> None:
+    if group.root is None or _is_recorded(ctx, group.root.uuid):
+        return
+    try:
+        ctx.run_job(
+            "POST",
+            "/user-tags",
+            body={
+                "params": {
+                    "resourceType": "VolumeBackupVO",
+                    "resourceUuid": group.root.uuid,
+                    "tag": RECORDED_TAG,
+                }
+            },
+            deadline=limits.deadline,
+            operation=f"recording of {subject}",
+            max_poll_interval=limits.max_poll_interval,
+        )
+    except ZStackError as error:
+        raise ZStackError(
+            f"{subject} is complete, but tagging its root backup {group.root.uuid} with the user tag "
+            f"{RECORDED_TAG!r} failed: {error}. The tag tells later replacements that this backup is in a "
+            "stack. Run `pulumi up` again: it resumes this backup and tags it."
+        ) from None
 
 
 def live_groups(ctx: OperationContext, group_uuids: Sequence[str]) -> dict[str, list[WireVolumeBackup]]:
@@ -283,7 +322,9 @@ def take_backup(
             # came from something between us and the job (a proxy, an overloaded node): keep waiting.
             if not live_members(ctx, group_uuid):
                 raise
-    return _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
+    group = _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
+    _record(ctx, group, limits, subject)
+    return group
 
 
 def _check_adoptable(group_uuid: str, members: list[WireVolumeBackup], root_volume_uuid: str) -> None:

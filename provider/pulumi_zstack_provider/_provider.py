@@ -233,20 +233,14 @@ class SchemaProvider(ResourceProvider):
             # replacement: whatever an earlier attempt left under it is resumed.
             return successor_id(replaced)
         # A first create, a retry of one that never reached the state, or a replacement the engine forced
-        # without a diff (`--replace`, `--target-replace`): the same calls reach us for each. Whatever is
-        # in flight under the declared id is an interrupted attempt to resume; a complete object may be
-        # the one being replaced, so it is never adopted: the next free id in its line is taken.
+        # without a diff (`--replace`, `--target-replace`): the same calls reach us for each. An earlier
+        # attempt's object under the declared id is resumed; one that was handed to a stack may be the very
+        # object being replaced, so it is never adopted: the next free id in its line is taken.
         candidate = str(declared)
         for _ in range(_MAX_SUCCESSORS):
-            if self.definition.occupancy(ctx, candidate) is not Occupancy.COMPLETE:
+            if self.definition.occupancy(ctx, candidate) is not Occupancy.RECORDED:
                 return candidate
-            following = successor_id(candidate)
-            ctx.progress(
-                f"{self.definition.label} {candidate} already exists and is complete, so this create (a "
-                f"forced replacement, or a retry of a create that finished) makes {following}. If "
-                f"{candidate} is not in the stack, it was left by an interrupted create: delete it in ZStack."
-            )
-            candidate = following
+            candidate = successor_id(candidate)
         raise ProviderError(
             f"{self.definition.label}: {_MAX_SUCCESSORS} successive ids after {declared} are all taken in "
             "ZStack; set the id input explicitly to a new UUID."

@@ -25,8 +25,8 @@ class Occupancy(enum.Enum):
     """What ZStack holds under an id a create may use."""
 
     FREE = "free"  # nothing: make it
-    IN_FLIGHT = "in flight"  # an earlier attempt's job still runs: resume it
-    COMPLETE = "complete"  # a finished object: either the one being replaced, or an earlier attempt's
+    RESUMABLE = "resumable"  # an earlier attempt's, still running or never handed to a stack: resume it
+    RECORDED = "recorded"  # complete and handed to a stack: maybe the very object being replaced
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         return {**props.model_dump(), **_outputs(group)}
 
     def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
-        return group_occupancy(live_members(ctx, resource_id))
+        return group_occupancy(ctx, resource_id, live_members(ctx, resource_id))
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         members = live_members(ctx, resource_id)

@@ -169,12 +169,13 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
         delete_group(ctx, group_uuid, limits, subject=subject, hint=hint)
 
     def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
-        # A series is in use while any of its backups lives; pruning removes the first ones.
+        # A series is recorded in a stack while any of its recorded backups lives; pruning removes the first.
         takes = [take_id(resource_id, n) for n in range(1, _TAKES_PROBED + 1)]
-        live = live_groups(ctx, takes)
-        if not live:
-            return Occupancy.FREE
-        return max((group_occupancy(m) for m in live.values()), key=lambda o: o is Occupancy.COMPLETE)
+        found = {group_occupancy(ctx, g, members) for g, members in live_groups(ctx, takes).items()}
+        for occupancy in (Occupancy.RECORDED, Occupancy.RESUMABLE):
+            if occupancy in found:
+                return occupancy
+        return Occupancy.FREE
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         backups = _recorded(state)

@@ -19,7 +19,14 @@ from starlette.types import Receive, Scope, Send
 from ._errors import ApiError, PlainTextError, error_code
 from ._faults import FaultRule
 from ._settings import Settings
-from ._simulator import CREATE_VM_BACKUP, DELETE_VM_BACKUP, DELETE_VOLUME_BACKUP, Resource, Simulator
+from ._simulator import (
+    CREATE_USER_TAG,
+    CREATE_VM_BACKUP,
+    DELETE_VM_BACKUP,
+    DELETE_VOLUME_BACKUP,
+    Resource,
+    Simulator,
+)
 from ._wire import render_json
 
 ABORT_EXTENSION = "zstack_simulator.abort"
@@ -53,6 +60,8 @@ _ROUTES = (
     _route(CREATE_VM_BACKUP, "async", "POST", rf"/v1/volumes/{_UUID}/vm-backups"),
     _route(DELETE_VM_BACKUP, "async", "DELETE", rf"/v1/vm-backups/{_UUID}"),
     _route(DELETE_VOLUME_BACKUP, "async", "DELETE", rf"/v1/volume-backups/{_UUID}"),
+    _route(CREATE_USER_TAG, "async", "POST", r"/v1/user-tags"),
+    _route("QueryUserTag", "query", "GET", rf"/v1/user-tags(?:/{_UUID})?", "user-tags"),
     _route("QueryVolumeBackup", "query", "GET", rf"/v1/volume-backups(?:/{_UUID})?", "volume-backups"),
     _route("QueryVmInstance", "query", "GET", rf"/v1/vm-instances(?:/{_UUID})?", "vm-instances"),
     _route("QueryVolume", "query", "GET", rf"/v1/volumes(?:/{_UUID})?", "volumes"),
@@ -170,12 +179,11 @@ class _ZStackApi:
             if caller.session_error is not None:
                 raise caller.session_error
             return self._json(200, sim.query(route.resource, uuid, request.query_params.multi_items())), None
-        assert uuid is not None
         submission = sim.submit(
             route.api,
             method=request.method,
             path=str(request.scope["path"]),
-            target=uuid,
+            target=uuid or "",
             caller=caller,
             body=await _json_body(request) if request.method in ("POST", "PUT") else None,
             query=request.query_params.multi_items(),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ._model import BackupStorage, VmInstance, Volume, VolumeBackup
+from ._model import BackupStorage, UserTag, VmInstance, Volume, VolumeBackup
 from ._query import Nested, ResourceSchema
 
 _TAGS = frozenset({"__systemTag__", "__userTag__"})
@@ -251,4 +251,22 @@ BACKUP_STORAGE_SCHEMA = ResourceSchema(
         }
     )
     | _TAGS,
+)
+
+
+def user_tag_inventory(tag: UserTag) -> dict[str, Any]:
+    return {
+        "uuid": tag.uuid,
+        "resourceUuid": tag.resource_uuid,
+        "resourceType": tag.resource_type,
+        "tag": tag.tag,
+        "type": "User",
+        "createDate": _date(tag.create_date),
+        "lastOpDate": _date(tag.last_op_date),
+    }
+
+
+USER_TAG_SCHEMA = ResourceSchema(
+    inventory_class="org.zstack.header.tag.UserTagInventory",
+    fields=frozenset({"uuid", "resourceUuid", "resourceType", "tag", "type", "createDate", "lastOpDate"}),
 )

@@ -128,6 +128,17 @@ class VolumeBackup(Record):
     last_op_date: float
 
 
+class UserTag(Record):
+    """A free-form tag a user attached to any resource (CreateUserTag)."""
+
+    uuid: str
+    resource_uuid: str
+    resource_type: str
+    tag: str
+    create_date: float
+    last_op_date: float
+
+
 class Job(Record):
     """An async API call: its outcome is computed when a poll (or any read) finds it due."""
 
@@ -157,6 +168,7 @@ class StateData(Record):
     volumes: list[Volume] = Field(default_factory=list)
     backup_storages: list[BackupStorage] = Field(default_factory=list)
     volume_backups: list[VolumeBackup] = Field(default_factory=list)
+    user_tags: list[UserTag] = Field(default_factory=list)
     jobs: list[Job] = Field(default_factory=list)
 
     def check(self) -> None:

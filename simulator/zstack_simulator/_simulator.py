@@ -21,10 +21,12 @@ from ._errors import ApiError, PlainTextError, error_code
 from ._faults import Faults
 from ._inventory import (
     BACKUP_STORAGE_SCHEMA,
+    USER_TAG_SCHEMA,
     VM_INSTANCE_SCHEMA,
     VOLUME_BACKUP_SCHEMA,
     VOLUME_SCHEMA,
     backup_storage_inventory,
+    user_tag_inventory,
     vm_inventory,
     volume_backup_inventory,
     volume_inventory,
@@ -34,6 +36,7 @@ from ._model import (
     BackupStorageRef,
     Job,
     StateData,
+    UserTag,
     VmInstance,
     Volume,
     VolumeBackup,
@@ -58,9 +61,12 @@ from .seed import default_seed
 CREATE_VM_BACKUP = "CreateVmBackup"
 DELETE_VM_BACKUP = "DeleteVmBackup"
 DELETE_VOLUME_BACKUP = "DeleteVolumeBackup"
+CREATE_USER_TAG = "CreateUserTag"
 CREATE_VM_BACKUP_TIMEOUT_MS = 36 * 3600 * 1000
 DEFAULT_API_TIMEOUT_MS = 30 * 60 * 1000
-Resource = Literal["volume-backups", "volumes", "vm-instances", "backup-storage"]
+Resource = Literal["volume-backups", "volumes", "vm-instances", "backup-storage", "user-tags"]
+# Resource types a user tag may name here, with how to find one by uuid.
+_TAGGABLE = ("VolumeBackupVO", "VmInstanceVO", "VolumeVO", "BackupStorageVO")
 
 # core ApiMediatorImpl: a client-chosen resourceUuid must look like a dashless UUID.
 _RESOURCE_UUID_RE = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
@@ -460,6 +466,14 @@ class Simulator:
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise PlainTextError(400, "[systemTags] field is excepted a list of strings")
             return {"rootVolumeUuid": target, "params": params, "systemTags": tags}
+        if api == CREATE_USER_TAG:
+            params = body.get("params") if isinstance(body, dict) else None
+            if not isinstance(params, dict):
+                raise PlainTextError(400, "the body doesn't contain action mapping to the URL[/v1/user-tags]")
+            for name in ("resourceType", "resourceUuid", "tag"):
+                if not isinstance(params.get(name), str) or not params[name]:
+                    raise PlainTextError(400, f"missing mandatory field[{name}]")
+            return {"params": params}
         options = normalize_collection_parameters(query)
         prepared: dict[str, Any] = {"target": target, "handleDependency": False, "backupStorageUuids": []}
         for key, value in options:
@@ -476,6 +490,9 @@ class Simulator:
         if job.api == CREATE_VM_BACKUP:
             self._start_create(job)
             return
+        if job.api == CREATE_USER_TAG:
+            self._check_taggable(job.params["params"])
+            return
         self._check_delete_options(job.params)
         target = job.params["target"]
         if job.api == DELETE_VOLUME_BACKUP and self._backup(target) is None:
@@ -487,6 +504,33 @@ class Simulator:
                 raise ApiError("SYS.1006", f"Root volume missing within group uuid: {target}")
             if len(roots) > 1:
                 raise ApiError("SYS.1006", f"Multiple root volumes found within group uuid: {target}")
+
+    def _check_taggable(self, params: Mapping[str, Any]) -> None:
+        resource_type, resource_uuid = params["resourceType"], params["resourceUuid"]
+        if resource_type not in _TAGGABLE:
+            raise ApiError("SYS.1007", f"no resource type[{resource_type}] found for tag")
+        found = {
+            "VolumeBackupVO": self._backup,
+            "VmInstanceVO": self._vm,
+            "VolumeVO": self._volume,
+            "BackupStorageVO": self._storage,
+        }[resource_type](resource_uuid)
+        if found is None:
+            raise ApiError("SYS.1003", _not_found("resourceUuid", resource_uuid, resource_type))
+
+    def _finish_create_user_tag(self, job: Job, now: float) -> dict[str, Any]:
+        params = job.params["params"]
+        self._check_taggable(params)  # the resource may have gone while the job waited
+        tag = UserTag(
+            uuid=_new_uuid(),
+            resource_uuid=params["resourceUuid"],
+            resource_type=params["resourceType"],
+            tag=params["tag"],
+            create_date=now,
+            last_op_date=now,
+        )
+        self._data.user_tags.append(tag)
+        return {"inventory": user_tag_inventory(tag)}
 
     def _check_delete_options(self, params: Mapping[str, Any]) -> None:
         mode = params.get("deleteMode")
@@ -620,6 +664,8 @@ class Simulator:
         try:
             if job.api == CREATE_VM_BACKUP:
                 job.result = self._finish_create(job, now)
+            elif job.api == CREATE_USER_TAG:
+                job.result = self._finish_create_user_tag(job, now)
             elif job.api == DELETE_VM_BACKUP:
                 job.result = self._finish_delete_group(job)
             else:
@@ -755,6 +801,8 @@ class Simulator:
         if resource == "vm-instances":
             volumes = self._data.volumes
             return [vm_inventory(vm, volumes) for vm in self._data.vm_instances], VM_INSTANCE_SCHEMA
+        if resource == "user-tags":
+            return [user_tag_inventory(t) for t in self._data.user_tags], USER_TAG_SCHEMA
         return [backup_storage_inventory(b) for b in self._data.backup_storages], BACKUP_STORAGE_SCHEMA
 
     def query(
@@ -805,7 +853,7 @@ class Simulator:
     # ----------------------------------------------------------------- out-of-band inspection and changes
 
     def backups(self) -> list[dict[str, Any]]:
-        """Every volume backup record, `Deleted` and `Creating` ones included, plus its system tags."""
+        """Every volume backup record, `Deleted` and `Creating` ones included, with system and user tags."""
         with self._lock:
             self._advance_jobs()
             listed = []
@@ -813,7 +861,10 @@ class Simulator:
                 inventory = {
                     k: v for k, v in volume_backup_inventory(backup).items() if not k.startswith("__")
                 }
-                listed.append(to_plain(inventory) | {"systemTags": list(backup.system_tags)})
+                user_tags = [t.tag for t in self._data.user_tags if t.resource_uuid == backup.uuid]
+                listed.append(
+                    to_plain(inventory) | {"systemTags": list(backup.system_tags), "userTags": user_tags}
+                )
             return listed
 
     def jobs(self) -> list[dict[str, Any]]:

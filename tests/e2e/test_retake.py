@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,6 +157,8 @@ def test_a_triggers_change_is_previewed_as_a_replace_and_applied_create_before_d
     second = the_backup(zstack_stack)
     assert second != first
     assert group_write_order(zstack_stack, first) == ["create", "delete"]
+    (root,) = [m for m in zstack_stack.live_groups()[second] if m["type"] == "Root"]
+    assert root["userTags"] == ["pulumi-zstack::recorded"], "marked as handed to a stack"
     (resource,) = zstack_stack.resources()
     assert resource["outputs"]["triggers"] == ["1.1"]
     assert zstack_stack.preview().summary == {}
@@ -335,3 +338,21 @@ def test_series_provider_killed_mid_update_then_up_takes_one_backup_and_prunes(
     after = series_state(zstack_stack)["group_uuids"]
     assert after == [in_progress, before[0]], "the interrupted backup was resumed, then the oldest pruned"
     assert len(create_jobs(sim)) == 3, "three releases, three creates: no duplicate"
+
+
+def test_pre_release_example_keeps_the_backups_of_the_last_three_versions(zstack_stack: ZStackStack) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "pre-release" / "__main__.py"
+    zstack_stack.write_program(example.read_text())
+    zstack_stack.set_config({"rootVolumeUuid": ROOT_VOLUME, "backupStorageUuid": seed.IMAGESTORE_BS_UUID})
+    for version in ("2.0.0", "2.1.0", "2.2.0", "2.3.0"):
+        zstack_stack.set_config({"appVersion": version})
+        zstack_stack.up()
+        series_state(zstack_stack)
+    assert zstack_stack.preview().summary == {}, "the same version again takes no backup"
+
+    outputs = zstack_stack.outputs()
+    kept = series_state(zstack_stack)["group_uuids"]
+    assert outputs["kept_backups"] == kept
+    assert len(kept) == 3
+    assert list(outputs["backups_by_version"]) == ["2.3.0", "2.2.0", "2.1.0"]
+    assert outputs["latest_backup"] == outputs["backups_by_version"]["2.3.0"] == kept[0]

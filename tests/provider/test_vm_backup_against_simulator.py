@@ -50,6 +50,12 @@ def props(**overrides: Any) -> VmBackupProperties:
     return VmBackupProperties.model_validate(values)
 
 
+def create(ctx: OperationContext, wanted: VmBackupProperties) -> tuple[str, dict[str, Any]]:
+    """Create under the group uuid the provider would choose for a first create: the declared one."""
+    assert wanted.group_uuid is not None
+    return wanted.group_uuid, RESOURCE.create(ctx, wanted, wanted.group_uuid)
+
+
 def live_groups(simulator: RunningSimulator) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for backup in simulator.simulator.backups():
@@ -66,7 +72,7 @@ def test_create_backs_up_every_non_shareable_volume_and_reports_the_root(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
     wanted = props(description="before the upgrade")
-    resource_id, outputs = RESOURCE.create(ctx, wanted)
+    resource_id, outputs = create(ctx, wanted)
 
     assert resource_id == wanted.group_uuid
     members = live_groups(simulator)[resource_id]
@@ -86,7 +92,7 @@ def test_create_backs_up_every_non_shareable_volume_and_reports_the_root(
 def test_read_returns_outputs_and_observed_inputs_and_none_once_gone(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     outcome = RESOURCE.read(ctx, resource_id, outputs)
     assert outcome is not None
     assert outcome.outputs["uuid"] == outputs["uuid"]
@@ -101,7 +107,7 @@ def test_read_returns_outputs_and_observed_inputs_and_none_once_gone(
 def test_read_treats_a_group_whose_members_are_all_deleted_as_gone(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     for member in live_groups(simulator)[resource_id]:
         simulator.simulator.update_backup(member["uuid"], {"status": "Deleted"})
     assert RESOURCE.read(ctx, resource_id, outputs) is None
@@ -110,7 +116,7 @@ def test_read_treats_a_group_whose_members_are_all_deleted_as_gone(
 def test_read_reports_a_member_deleted_out_of_band(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     data_member = next(m for m in live_groups(simulator)[resource_id] if m["type"] == "Data")
     simulator.simulator.delete_backup(data_member["uuid"])
 
@@ -121,7 +127,7 @@ def test_read_reports_a_member_deleted_out_of_band(
 
 
 def test_read_adopts_by_id_and_recovers_the_declared_name(ctx: OperationContext) -> None:
-    resource_id, _ = RESOURCE.create(ctx, props(name="weekly"))
+    resource_id, _ = create(ctx, props(name="weekly"))
     outcome = RESOURCE.read(ctx, resource_id, {})
     assert outcome is not None
     assert outcome.inputs["name"] == "weekly"
@@ -131,10 +137,10 @@ def test_read_adopts_by_id_and_recovers_the_declared_name(ctx: OperationContext)
 def test_create_resumes_an_existing_group_without_posting_again(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    first_id, _ = RESOURCE.create(ctx, props())
+    first_id, _ = create(ctx, props())
     simulator.simulator.clear_requests()
 
-    again_id, outputs = RESOURCE.create(ctx, props(group_uuid=first_id))
+    again_id, outputs = create(ctx, props(group_uuid=first_id))
     assert again_id == first_id
     assert writes(simulator) == []
     assert len(live_groups(simulator)[first_id]) == 3
@@ -142,16 +148,16 @@ def test_create_resumes_an_existing_group_without_posting_again(
 
 
 def test_create_refuses_to_adopt_a_group_of_another_vm(ctx: OperationContext) -> None:
-    other_id, _ = RESOURCE.create(ctx, props(root_volume_uuid=zseed.PAUSED_VM_ROOT_VOLUME_UUID))
+    other_id, _ = create(ctx, props(root_volume_uuid=zseed.PAUSED_VM_ROOT_VOLUME_UUID))
     with pytest.raises(ZStackError, match="does not back up root volume"):
-        RESOURCE.create(ctx, props(group_uuid=other_id))
+        create(ctx, props(group_uuid=other_id))
 
 
 def test_create_of_a_stopped_vm_fails_with_the_zstack_code_and_leaves_nothing(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
     with pytest.raises(ZStackError, match=r"SYS\.1006") as failure:
-        RESOURCE.create(ctx, props(root_volume_uuid=zseed.STOPPED_VM_ROOT_VOLUME_UUID))
+        create(ctx, props(root_volume_uuid=zseed.STOPPED_VM_ROOT_VOLUME_UUID))
     assert "Running" in str(failure.value)
     assert live_groups(simulator) == {}
 
@@ -162,11 +168,11 @@ def test_create_times_out_with_advice_and_a_rerun_resumes_the_same_group(
     simulator.simulator.faults.job_duration(seconds=1.5, polls=1000, method="POST", count=1)
     wanted = props(create_timeout="0.5s")
     with pytest.raises(ZStackError, match="create_timeout") as failure:
-        RESOURCE.create(ctx, wanted)
+        create(ctx, wanted)
     assert wanted.group_uuid in str(failure.value)
 
     time.sleep(1.2)
-    resource_id, outputs = RESOURCE.create(ctx, props(group_uuid=wanted.group_uuid))
+    resource_id, outputs = create(ctx, props(group_uuid=wanted.group_uuid))
     assert resource_id == wanted.group_uuid
     assert list(live_groups(simulator)) == [resource_id]
     assert len(live_groups(simulator)[resource_id]) == 3
@@ -176,7 +182,7 @@ def test_create_times_out_with_advice_and_a_rerun_resumes_the_same_group(
 def test_delete_removes_the_group_and_succeeds_when_it_is_already_gone(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     RESOURCE.delete(ctx, resource_id, outputs)
     assert live_groups(simulator) == {}
     RESOURCE.delete(ctx, resource_id, outputs)
@@ -185,7 +191,7 @@ def test_delete_removes_the_group_and_succeeds_when_it_is_already_gone(
 def test_delete_retries_members_that_survived_the_group_delete(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     data_member = next(m for m in live_groups(simulator)[resource_id] if m["type"] == "Data")
     simulator.simulator.faults.fail_member_delete(target=data_member["uuid"], count=1)
 
@@ -198,7 +204,7 @@ def test_delete_of_a_group_with_two_root_backups_falls_back_to_member_deletes(
 ) -> None:
     # A second POST with the same resourceUuid (outside this provider) puts two sets in one group, which
     # ZStack's DeleteVmBackup refuses as a whole.
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     ctx.run_job(
         "POST",
         f"/volumes/{zseed.RUNNING_VM_ROOT_VOLUME_UUID}/vm-backups",
@@ -221,6 +227,6 @@ def test_delete_of_a_group_with_two_root_backups_falls_back_to_member_deletes(
 def test_sizes_in_e_notation_are_read_as_integers(serve_simulator: Any) -> None:
     running = serve_simulator(Simulator(Settings.fast().model_copy(update={"e_notation": True})))
     with context_for(running) as context:
-        _, outputs = RESOURCE.create(context, props())
+        _, outputs = create(context, props())
     assert isinstance(outputs["size"], int)
     assert outputs["size"] > 0
