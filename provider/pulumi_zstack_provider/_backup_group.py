@@ -237,6 +237,7 @@ def live_members(ctx: OperationContext, group_uuid: str) -> list[WireVolumeBacku
 #: stack. A create that finds a complete backup without it resumes an interrupted attempt; with it, the
 #: backup may be the one a replacement replaces, and is never adopted.
 RECORDED_TAG = "pulumi-zstack::recorded"
+_RECORD_ATTEMPTS = 3
 
 
 def group_occupancy(ctx: OperationContext, group_uuid: str, members: Sequence[WireVolumeBackup]) -> Occupancy:
@@ -252,30 +253,41 @@ def _is_recorded(ctx: OperationContext, root_backup_uuid: str) -> bool:
     return bool(ctx.client.query("user-tags", f"resourceUuid={root_backup_uuid}", f"tag={RECORDED_TAG}"))
 
 
-def _record(ctx: OperationContext, group: BackupGroup, limits: Limits, subject: str) -> None:
-    if group.root is None or _is_recorded(ctx, group.root.uuid):
+def _record(
+    ctx: OperationContext, group: BackupGroup, limits: Limits, subject: str, *, resumed: bool
+) -> None:
+    root = group.root
+    if root is None or (resumed and _is_recorded(ctx, root.uuid)):
         return
-    try:
-        ctx.run_job(
-            "POST",
-            "/user-tags",
-            body={
-                "params": {
-                    "resourceType": "VolumeBackupVO",
-                    "resourceUuid": group.root.uuid,
-                    "tag": RECORDED_TAG,
-                }
-            },
-            deadline=limits.deadline,
-            operation=f"recording of {subject}",
-            max_poll_interval=limits.max_poll_interval,
-        )
-    except ZStackError as error:
-        raise ZStackError(
-            f"{subject} is complete, but tagging its root backup {group.root.uuid} with the user tag "
-            f"{RECORDED_TAG!r} failed: {error}. The tag tells later replacements that this backup is in a "
-            "stack. Run `pulumi up` again: it resumes this backup and tags it."
-        ) from None
+    failure: ZStackError | None = None
+    # A 503 on a poll of the tag job does not mean the tag is missing (as with the backup itself), and a
+    # second tag is harmless: look, and tag again, a few times.
+    for _ in range(_RECORD_ATTEMPTS):
+        try:
+            ctx.run_job(
+                "POST",
+                "/user-tags",
+                body={
+                    "params": {
+                        "resourceType": "VolumeBackupVO",
+                        "resourceUuid": root.uuid,
+                        "tag": RECORDED_TAG,
+                    }
+                },
+                deadline=limits.deadline,
+                operation=f"recording of {subject}",
+                max_poll_interval=limits.max_poll_interval,
+            )
+            return
+        except ZStackError as error:
+            failure = error
+            if _is_recorded(ctx, root.uuid):
+                return
+    raise ZStackError(
+        f"{subject} is complete, but tagging its root backup {root.uuid} with the user tag "
+        f"{RECORDED_TAG!r} failed: {str(failure).rstrip('.')}. The tag tells later replacements that this "
+        "backup is in a stack. Run `pulumi up` again: it resumes this backup and tags it."
+    )
 
 
 def live_groups(ctx: OperationContext, group_uuids: Sequence[str]) -> dict[str, list[WireVolumeBackup]]:
@@ -323,7 +335,7 @@ def take_backup(
             if not live_members(ctx, group_uuid):
                 raise
     group = _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
-    _record(ctx, group, limits, subject)
+    _record(ctx, group, limits, subject, resumed=bool(existing))
     return group
 
 

@@ -122,7 +122,9 @@ def test_up_creates_a_group_with_one_ready_member_per_volume_and_exports_it(
     assert outputs["backup_name"] == root_backup["name"]
     assert re.fullmatch("nightly" + SERVER_TIMESTAMP, outputs["backup_name"])
     assert outputs["name"] == "nightly"
-    assert [r.api for r in zstack_stack.writes()] == ["CreateVmBackup"]
+    # The backup, then the user tag that marks it as recorded in a stack (see README, "Taking backups again").
+    assert [r.api for r in zstack_stack.writes()] == ["CreateVmBackup", "CreateUserTag"]
+    assert root_backup["userTags"] == ["pulumi-zstack::recorded"]
 
 
 # -------------------- no spurious diffs
@@ -197,8 +199,9 @@ def test_changing_the_name_replaces_the_backup_with_a_new_group(zstack_stack: ZS
     writes = [(r.api, r.path) for r in zstack_stack.writes()]
     assert writes == [
         ("CreateVmBackup", f"/zstack/v1/volumes/{ROOT_VOLUME}/vm-backups"),
+        ("CreateUserTag", "/zstack/v1/user-tags"),
         ("DeleteVmBackup", f"/zstack/v1/vm-backups/{old_group}"),
-    ], "the new backup is made before the old one is deleted"
+    ], "the new backup is made (and marked) before the old one is deleted"
 
 
 def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_back_on_up(

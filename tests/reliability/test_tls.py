@@ -96,7 +96,7 @@ def test_up_and_destroy_work_over_https(
     backups = stack.resources()
     assert list(stack.live_groups()) == [r["id"] for r in backups]
     assert [r["outputs"]["status"] for r in backups] == ["Ready"]
-    assert [r.api for r in stack.writes()] == ["CreateVmBackup"]
+    assert [r.api for r in stack.writes()] == ["CreateVmBackup", "CreateUserTag"]
 
     stack.destroy()
 
