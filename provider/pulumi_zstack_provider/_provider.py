@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from ._error_report import install as install_error_report
 from ._resource import OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown, normalise
 
@@ -117,6 +118,7 @@ class SchemaProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         _setup_logging()
+        install_error_report(ProviderError)  # one-line errors; PULUMI_ZSTACK_DEBUG=1 keeps tracebacks
         _runtime.configure(getattr(req.config, "_props", {}))
 
     @property
