@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
-import sysconfig
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.engine import PulumiWorkspace, uses_stand_in_language_host, write_project
+from tests.fixtures.engine import (
+    PulumiWorkspace,
+    make_sharing_venv,
+    uses_stand_in_language_host,
+    write_project,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -200,8 +202,8 @@ def test_the_virtualenv_option_runs_program_and_provider_in_that_venv(
 ) -> None:
     """`virtualenv: venv` picks the interpreter without PULUMI_PYTHON_CMD, for the program and the provider.
 
-    The venv sees the test interpreter's packages through a `.pth` file, so nothing is downloaded; each
-    side reports the `sys.prefix` it ran with.
+    The venv sees the test interpreter's packages, so nothing is downloaded; each side reports the
+    `sys.prefix` it ran with.
     """
     program = """
         import sys
@@ -222,10 +224,7 @@ def test_the_virtualenv_option_runs_program_and_provider_in_that_venv(
         pulumi.export("provider_python", Where("where").provider_python)
     """
     project = write_project(tmp_path / "project", PROJECT, {"__main__.py": program}, virtualenv="venv")
-    venv = project / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    (site_packages,) = venv.glob("lib/python3*/site-packages")
-    (site_packages / "test-interpreter.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    venv = make_sharing_venv(project / "venv")
     env = {key: value for key, value in pulumi_workspace.env.items() if key != "PULUMI_PYTHON_CMD"}
     workspace = dataclasses.replace(pulumi_workspace, env=env)
     workspace.run(["stack", "init", "dev"], project)
