@@ -1,7 +1,8 @@
 """A failed operation reads as ZStack's message and the setting to fix, not as a Python traceback.
 
 The program also holds a second dynamic provider that fails: it shares the provider process with
-VmBackup and must keep its own traceback. `PULUMI_ZSTACK_DEBUG=1` brings VmBackup's traceback back.
+VmBackup and must keep its own traceback (`--continue-on-error`, so that its failure cannot stop the
+engine before VmBackup's create starts). `PULUMI_ZSTACK_DEBUG=1` brings VmBackup's traceback back.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def refused_stack(zstack_stack: ZStackStack) -> ZStackStack:
 def test_our_failure_is_one_line_and_the_other_provider_keeps_its_traceback(
     refused_stack: ZStackStack,
 ) -> None:
-    up = refused_stack.run(["up", "--skip-preview"], check=False)
+    up = refused_stack.run(["up", "--skip-preview", "--continue-on-error"], check=False)
 
     shown = up.stdout + up.stderr
     assert up.returncode != 0
@@ -103,7 +104,7 @@ def test_pulumi_zstack_debug_shows_the_full_traceback(refused_stack: ZStackStack
         refused_stack, workspace=dataclasses.replace(refused_stack.workspace, env=env)
     )
 
-    up = debug_stack.run(["up", "--skip-preview"], check=False)
+    up = debug_stack.run(["up", "--skip-preview", "--continue-on-error"], check=False)
 
     assert up.returncode != 0
     ours = _diagnostics(up.stdout + up.stderr)["pulumi-python:dynamic/zstack:VmBackup (nightly)"]
