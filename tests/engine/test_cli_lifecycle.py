@@ -233,3 +233,16 @@ def test_the_virtualenv_option_runs_program_and_provider_in_that_venv(
 
     outputs = json.loads(workspace.run(["stack", "output", "--json"], project).stdout)
     assert outputs == {"program_python": str(venv), "provider_python": str(venv)}
+
+
+def test_the_language_host_reports_the_engine_version(
+    pulumi_workspace: PulumiWorkspace, tmp_path: Path
+) -> None:
+    """`pulumi about` lists the Python language plugin with the version of the CLI it was provided for."""
+    project = write_project(tmp_path / "project", PROJECT, {"__main__.py": "\n"})
+    cli_version = pulumi_workspace.run(["version"], project).stdout.strip().removeprefix("v")
+
+    about = json.loads(pulumi_workspace.run(["about", "--json"], project).stdout)
+
+    languages = [p for p in about["plugins"] if p["kind"] == "language" and p["name"] == "python"]
+    assert languages == [{"name": "python", "version": cli_version, "kind": "language"}]
