@@ -37,7 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -378,7 +378,7 @@ def _installation_steps(interpreter: Interpreter, root: Path) -> Iterator[tuple[
         yield "Installing dependencies in virtual environment...", [*pip, "-r", "requirements.txt"]
 
 
-def _stream(command: list[str], cwd: str | None, env: dict[str, str]) -> Iterator[Any]:
+def _stream(command: list[str], cwd: str | None, env: dict[str, str]) -> Generator[Any, None, str]:
     """Run `command`, yielding its output as InstallDependencies responses; returns why it failed, or ""."""
     try:
         proc = subprocess.Popen(
