@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from ._error_report import install as install_error_report
 from ._ids import successor_id
 from ._resource import Occupancy, OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown
@@ -147,6 +148,7 @@ class SchemaProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         _setup_logging()
+        install_error_report(ProviderError)  # one-line errors; PULUMI_ZSTACK_DEBUG=1 keeps tracebacks
         _runtime.configure(getattr(req.config, "_props", {}))
 
     @property

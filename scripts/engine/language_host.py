@@ -4,11 +4,23 @@ The Go module proxy we build the CLI from refuses the untagged Go language-host 
 `scripts/provide-engine` installs this file beside the real `pulumi` as `pulumi_language_python_host.py`
 with a `pulumi-language-python` launcher that runs it under `$PULUMI_PYTHON_CMD`.
 
-It mirrors the Go host (sdk/python/cmd/pulumi-language-python/main.go) for what `preview`, `up`,
-`refresh`, `destroy`, `import` and `about` need: `Run` starts the real `pulumi-language-python-exec`
-shim with the same command line and environment. The virtual environment is prepared by us, so
-dependency installation and plugin discovery are no-ops, and the `virtualenv`/`typechecker` runtime
-options and the uv/poetry toolchains are refused rather than ignored.
+It mirrors the Go host (sdk/python/cmd/pulumi-language-python/main.go and sdk/python/toolchain/pip.go)
+for what `install`, `preview`, `up`, `refresh`, `destroy`, `import` and `about` need with the pip
+toolchain:
+
+- `Run` starts the real `pulumi-language-python-exec` shim with the same command line and environment.
+  The interpreter is the project's `virtualenv` (a relative path is taken from the project root), with
+  that environment activated, else `$PULUMI_PYTHON_CMD`, else `python3`. The engine starts the dynamic
+  provider (`pulumi-resource-pulumi-python`) with `PULUMI_RUNTIME_VIRTUALENV` from the same option, so
+  program and provider share the venv.
+- `InstallDependencies` (`pulumi install`) creates the venv when it is missing, upgrades pip, setuptools
+  and wheel, and installs `requirements.txt`, as the Go host does.
+
+Refused rather than ignored: the `typechecker` option, the uv/poetry toolchains and debugger attach.
+Plugin discovery is a no-op (dynamic providers need no plugin).
+
+The host runs on its own interpreter (it needs `grpcio` and Pulumi's protobuf modules, which the
+project's interpreter may lack): `scripts/provide-engine` gives it a small virtual environment.
 
 Usage (by the engine): pulumi-language-python [flags] ENGINE_ADDRESS
 """
@@ -25,7 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +47,6 @@ import grpc
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
-VERSION = "3.274.1"
 EXECUTOR_NAME = "pulumi-language-python-exec"
 
 # The exec shim exits with this code after it has already shown the user an actionable message.
@@ -44,7 +55,7 @@ _EXIT_ERROR_ALREADY_SHOWN = 32
 # Flags the engine or the Go host's own command line may pass with their value as the next argument;
 # without this list such a value would be mistaken for the engine address.
 _FLAGS_WITH_VALUE = frozenset(
-    {"tracing", "use-executor", "virtualenv", "root", "typechecker", "toolchain", "v"}
+    {"tracing", "use-executor", "engine-version", "virtualenv", "root", "typechecker", "toolchain", "v"}
 )
 
 # Same limit as the engine's own gRPC channels, so a large configuration cannot fail the Run call.
@@ -56,6 +67,7 @@ _ENGINE_HEALTH_TIMEOUT_S = 10.0
 
 _CHILD_STOP_GRACE_S = 5.0
 _PYTHON_VERSION_TIMEOUT_S = 30.0
+_PIP_LIST_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class HostArgs:
 
     engine_address: str | None
     executor: str | None
+    engine_version: str | None = None
 
 
 def parse_args(argv: Sequence[str]) -> HostArgs:
@@ -73,6 +86,7 @@ def parse_args(argv: Sequence[str]) -> HostArgs:
     """
     engine_address: str | None = None
     executor: str | None = None
+    engine_version: str | None = None
     args = iter(argv)
     for arg in args:
         if arg == "--":
@@ -86,7 +100,9 @@ def parse_args(argv: Sequence[str]) -> HostArgs:
             value = next(args, "")
         if name == "use-executor" and value:
             executor = value
-    return HostArgs(engine_address=engine_address or None, executor=executor)
+        elif name == "engine-version" and value:
+            engine_version = value.removeprefix("v")
+    return HostArgs(engine_address=engine_address or None, executor=executor, engine_version=engine_version)
 
 
 def construct_arguments(request: Any, engine_address: str | None) -> list[str]:
@@ -110,50 +126,93 @@ def construct_arguments(request: Any, engine_address: str | None) -> list[str]:
     return args
 
 
-def python_command() -> str:
-    """The interpreter for programs: the one the engine chose for the whole stack, else our own."""
-    return os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
+def ambient_python() -> str:
+    """The interpreter without a virtualenv option: `$PULUMI_PYTHON_CMD`, else `python3`, as the Go host."""
+    command = os.environ.get("PULUMI_PYTHON_CMD") or "python3"
+    return shutil.which(command) or command
 
 
 def unsupported_options(options: dict[str, Any]) -> list[str]:
     """Runtime options this host cannot honour; ignoring them would change the interpreter or checks."""
-    problems = [f"{name}={options[name]!r}" for name in ("virtualenv", "typechecker") if options.get(name)]
+    problems = [f"{name}={options[name]!r}" for name in ("typechecker",) if options.get(name)]
     toolchain = options.get("toolchain", "pip")
     if toolchain != "pip":
         problems.append(f"toolchain={toolchain!r}")
     return problems
 
 
-def _requirement_name(requirement: str) -> str | None:
-    # Requirements only needed for an optional extra do not make a distribution "required".
-    if re.search(r"\bextra\s*==", requirement):
-        return None
-    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
-    return _normalize(match.group(0)) if match else None
+def is_virtualenv(directory: Path) -> bool:
+    return (directory / "bin" / "python").is_file()
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python a program runs on: the project's virtual environment, or the ambient interpreter."""
+
+    virtualenv: Path | None
+    """Absolute path of the `virtualenv` option, if the project sets one."""
+    option: str = ""
+    """The option as written in Pulumi.yaml, for messages."""
+
+    @classmethod
+    def for_project(cls, options: dict[str, Any], root: str) -> Interpreter:
+        option = str(options.get("virtualenv") or "")
+        if not option:
+            return cls(None)
+        # Relative to the project root, like the Go host's resolveVirtualEnvironmentPath.
+        return cls(Path(root or os.getcwd(), option).absolute(), option)
+
+    @property
+    def command(self) -> str:
+        return str(self.virtualenv / "bin" / "python") if self.virtualenv else ambient_python()
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` with the virtual environment activated (PATH, VIRTUAL_ENV, no PYTHONHOME)."""
+        if self.virtualenv is None:
+            return dict(base)
+        env = {key: value for key, value in base.items() if key not in ("PYTHONHOME", "VIRTUAL_ENV")}
+        bin_dir = str(self.virtualenv / "bin")
+        env["PATH"] = os.pathsep.join(filter(None, [bin_dir, base.get("PATH", "")]))
+        env["VIRTUAL_ENV"] = str(self.virtualenv)
+        return env
+
+    def missing(self) -> str | None:
+        """Why the virtual environment cannot be used (the Go host's wording), or None."""
+        if self.virtualenv is None or is_virtualenv(self.virtualenv):
+            return None
+        state = "doesn't appear to be a virtual environment" if self.virtualenv.exists() else "doesn't exist"
+        python = self.virtualenv / "bin" / "python"
+        return (
+            f"The 'virtualenv' option in Pulumi.yaml is set to {self.option!r}, but {str(self.virtualenv)!r} "
+            f"{state}; run `pulumi install`, or these commands, to create the virtual environment and "
+            f"install dependencies into it:\n\n"
+            f"    1. python3 -m venv {self.virtualenv}\n"
+            f"    2. {python} -m pip install --upgrade pip setuptools wheel\n"
+            f"    3. {python} -m pip install -r requirements.txt\n"
+        )
 
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed_distributions(transitive: bool) -> list[tuple[str, str]]:
-    """(name, version) of the distributions importable by this interpreter, sorted by name.
+def installed_distributions(interpreter: Interpreter, transitive: bool) -> list[tuple[str, str]]:
+    """(name, version) of the distributions the program's interpreter sees, via `pip list` like the Go host.
 
-    Without `transitive`, only those no other installed distribution requires (pip's `--not-required`).
+    Without `transitive`, only those no other installed distribution requires (`--not-required`).
     """
-    found: dict[str, importlib.metadata.Distribution] = {}
-    for dist in importlib.metadata.distributions():
-        if dist.name:
-            found.setdefault(_normalize(dist.name), dist)
+    command = [interpreter.command, "-m", "pip", "list", "--format", "json"]
     if not transitive:
-        required = {
-            req_name
-            for dist in found.values()
-            for requirement in dist.requires or ()
-            if (req_name := _requirement_name(requirement))
-        }
-        found = {key: dist for key, dist in found.items() if key not in required}
-    return sorted((dist.name, dist.version) for dist in found.values())
+        command.append("--not-required")
+    listed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=_PIP_LIST_TIMEOUT_S,
+        check=True,
+        env=interpreter.environment(dict(os.environ)),
+    )
+    return sorted((_normalize(item["name"]), item["version"]) for item in json.loads(listed.stdout))
 
 
 class _Programs:
@@ -195,13 +254,14 @@ class _Programs:
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     """The LanguageRuntime service for Python programs."""
 
-    def __init__(self, engine_address: str | None, executor: str) -> None:
+    def __init__(self, engine_address: str | None, executor: str, version: str) -> None:
         self._engine_address = engine_address
         self._executor = executor
+        self._version = version
         self.programs = _Programs()
 
     def GetPluginInfo(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> Any:
-        return plugin_pb2.PluginInfo(version=VERSION)
+        return plugin_pb2.PluginInfo(version=self._version)
 
     def GetRequiredPlugins(self, request: Any, context: grpc.ServicerContext) -> Any:
         return language_pb2.GetRequiredPluginsResponse()
@@ -212,15 +272,26 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         return language_pb2.GetRequiredPackagesResponse()
 
     def InstallDependencies(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        yield language_pb2.InstallDependenciesResponse(
-            stdout=b"Dependencies are installed outside Pulumi for this project; nothing to do.\n"
-        )
+        options = json_format.MessageToDict(request.info.options)
+        problems = unsupported_options(options)
+        if problems:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, _refusal(problems))
+        root = request.info.root_directory or request.info.program_directory or request.directory
+        interpreter = Interpreter.for_project(options, root)
+        for message, command in _installation_steps(interpreter, Path(root or os.getcwd())):
+            yield language_pb2.InstallDependenciesResponse(stdout=f"{message}\n".encode())
+            failure = yield from _stream(command, root or None, interpreter.environment(dict(os.environ)))
+            if failure:
+                context.abort(grpc.StatusCode.UNKNOWN, f"{message.rstrip('.')} failed: {failure}")
 
     def RuntimeOptionsPrompts(self, request: Any, context: grpc.ServicerContext) -> Any:
         return language_pb2.RuntimeOptionsResponse()
 
     def About(self, request: Any, context: grpc.ServicerContext) -> Any:
-        python = python_command()
+        interpreter = Interpreter.for_project(
+            json_format.MessageToDict(request.info.options), request.info.root_directory
+        )
+        python = interpreter.command
         try:
             version = subprocess.run(
                 [python, "--version"],
@@ -228,6 +299,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
                 text=True,
                 timeout=_PYTHON_VERSION_TIMEOUT_S,
                 check=True,
+                env=interpreter.environment(dict(os.environ)),
             ).stdout
         except (OSError, subprocess.SubprocessError) as exc:
             return context.abort(grpc.StatusCode.UNKNOWN, f"failed to get the version of {python}: {exc}")
@@ -236,11 +308,15 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         )
 
     def GetProgramDependencies(self, request: Any, context: grpc.ServicerContext) -> Any:
+        interpreter = Interpreter.for_project(
+            json_format.MessageToDict(request.info.options), request.info.root_directory
+        )
+        try:
+            found = installed_distributions(interpreter, request.transitiveDependencies)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            return context.abort(grpc.StatusCode.UNKNOWN, f"listing the program's packages failed: {exc}")
         return language_pb2.GetProgramDependenciesResponse(
-            dependencies=[
-                language_pb2.DependencyInfo(name=name, version=version)
-                for name, version in installed_distributions(request.transitiveDependencies)
-            ]
+            dependencies=[language_pb2.DependencyInfo(name=name, version=version) for name, version in found]
         )
 
     def Run(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -251,14 +327,20 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         options = json_format.MessageToDict(request.info.options)
         problems = unsupported_options(options)
         if problems:
-            return language_pb2.RunResponse(
-                error="runtime options not supported by the stand-in Python language host: "
-                + ", ".join(problems)
-            )
+            return language_pb2.RunResponse(error=_refusal(problems))
+        interpreter = Interpreter.for_project(options, request.info.root_directory or request.pwd)
+        missing = interpreter.missing()
+        if missing:
+            return language_pb2.RunResponse(error=missing)
 
-        argv = [python_command(), "-u", self._executor, *construct_arguments(request, self._engine_address)]
+        argv = [
+            interpreter.command,
+            "-u",
+            self._executor,
+            *construct_arguments(request, self._engine_address),
+        ]
         env = {
-            **os.environ,
+            **interpreter.environment(dict(os.environ)),
             "PULUMI_CONFIG": json.dumps(dict(request.config)),
             "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(request.configSecretKeys)),
         }
@@ -277,6 +359,48 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             reason = f"killed by signal {signal.Signals(-code).name}"
             return language_pb2.RunResponse(error=f"program exited unexpectedly: {reason}")
         return language_pb2.RunResponse(error=f"program exited with non-zero exit code: {code}")
+
+
+def _refusal(problems: list[str]) -> str:
+    return "runtime options not supported by the stand-in Python language host: " + ", ".join(problems)
+
+
+def _installation_steps(interpreter: Interpreter, root: Path) -> Iterator[tuple[str, list[str]]]:
+    """What `pulumi install` runs, in the Go host's order (toolchain.InstallDependencies)."""
+    if interpreter.virtualenv is not None and not is_virtualenv(interpreter.virtualenv):
+        yield "Creating virtual environment...", [ambient_python(), "-m", "venv", str(interpreter.virtualenv)]
+    pip = [interpreter.command, "-m", "pip", "install"]
+    yield (
+        "Updating pip, setuptools, and wheel in virtual environment...",
+        [*pip, "--upgrade", "pip", "setuptools", "wheel"],
+    )
+    if (root / "requirements.txt").is_file():
+        yield "Installing dependencies in virtual environment...", [*pip, "-r", "requirements.txt"]
+
+
+def _stream(command: list[str], cwd: str | None, env: dict[str, str]) -> Generator[Any, None, str]:
+    """Run `command`, yielding its output as InstallDependencies responses; returns why it failed, or ""."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    except OSError as exc:
+        return f"could not run {command[0]}: {exc}"
+    assert proc.stdout is not None
+    tail: list[bytes] = []
+    with proc.stdout:
+        for line in proc.stdout:
+            tail = [*tail[-19:], line]
+            yield language_pb2.InstallDependenciesResponse(stdout=line)
+    code = proc.wait()
+    if code == 0:
+        return ""
+    return f"`{' '.join(command)}` exited with {code}:\n{b''.join(tail).decode(errors='replace')}"
 
 
 def _watch_engine(engine_address: str, stop: threading.Event) -> None:
@@ -299,7 +423,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"pulumi-language-python: missing executor {executor}", file=sys.stderr)
         return 1
 
-    host = LanguageHost(args.engine_address, executor)
+    version = args.engine_version or importlib.metadata.version("pulumi")
+    host = LanguageHost(args.engine_address, executor, version)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8),
         options=[

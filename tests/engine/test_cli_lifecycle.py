@@ -1,4 +1,7 @@
-"""The real Pulumi CLI runs Python programs through the stand-in language host.
+"""The real Pulumi CLI runs Python programs through its Python language host.
+
+That host is our stand-in unless a real Pulumi with its own Go host is on PATH (`scripts/provide-engine`'s
+first choice); tests that depend on which one runs check the behaviour of each.
 
 A tiny project with a dynamic resource goes through the whole stack lifecycle; a ledger file written by
 the provider shows which operations the engine really performed.
@@ -6,6 +9,7 @@ the provider shows which operations the engine really performed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -14,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.engine import PulumiWorkspace, write_project
+from tests.fixtures.engine import (
+    PulumiWorkspace,
+    make_sharing_venv,
+    uses_stand_in_language_host,
+    write_project,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -167,7 +176,7 @@ def test_failing_program_fails_the_command_and_shows_why(
         assert text in shown
 
 
-def test_unsupported_toolchain_is_refused_with_a_clear_error(
+def test_a_toolchain_that_cannot_be_used_fails_before_the_program_runs(
     pulumi_workspace: PulumiWorkspace, tmp_path: Path
 ) -> None:
     project = write_project(
@@ -179,5 +188,61 @@ def test_unsupported_toolchain_is_refused_with_a_clear_error(
 
     assert preview.returncode != 0
     shown = preview.stdout + preview.stderr
-    assert "not supported by the stand-in Python language host: toolchain='uv'" in shown
     assert "must not run" not in shown
+    if uses_stand_in_language_host(pulumi_workspace.bin_dir):
+        # The stand-in does not implement uv and says so instead of running the program with pip.
+        assert "not supported by the stand-in Python language host: toolchain='uv'" in shown
+    else:
+        # Pulumi's own host runs uv, which fails here: no pyproject.toml (and maybe no uv at all).
+        assert "uv" in shown
+
+
+def test_the_virtualenv_option_runs_program_and_provider_in_that_venv(
+    pulumi_workspace: PulumiWorkspace, tmp_path: Path
+) -> None:
+    """`virtualenv: venv` picks the interpreter without PULUMI_PYTHON_CMD, for the program and the provider.
+
+    The venv sees the test interpreter's packages, so nothing is downloaded; each side reports the
+    `sys.prefix` it ran with.
+    """
+    program = """
+        import sys
+        import pulumi
+        from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+        class WhereProvider(ResourceProvider):
+            def create(self, props):
+                return CreateResult(id_="where", outs={"provider_python": sys.prefix})
+
+        class Where(Resource):
+            provider_python: pulumi.Output[str]
+
+            def __init__(self, name):
+                super().__init__(WhereProvider(), name, {"provider_python": None})
+
+        pulumi.export("program_python", sys.prefix)
+        pulumi.export("provider_python", Where("where").provider_python)
+    """
+    project = write_project(tmp_path / "project", PROJECT, {"__main__.py": program}, virtualenv="venv")
+    venv = make_sharing_venv(project / "venv")
+    env = {key: value for key, value in pulumi_workspace.env.items() if key != "PULUMI_PYTHON_CMD"}
+    workspace = dataclasses.replace(pulumi_workspace, env=env)
+    workspace.run(["stack", "init", "dev"], project)
+
+    workspace.run(["up", "--skip-preview"], project)
+
+    outputs = json.loads(workspace.run(["stack", "output", "--json"], project).stdout)
+    assert outputs == {"program_python": str(venv), "provider_python": str(venv)}
+
+
+def test_the_language_host_reports_the_engine_version(
+    pulumi_workspace: PulumiWorkspace, tmp_path: Path
+) -> None:
+    """`pulumi about` lists the Python language plugin with the version of the CLI it was provided for."""
+    project = write_project(tmp_path / "project", PROJECT, {"__main__.py": "\n"})
+    cli_version = pulumi_workspace.run(["version"], project).stdout.strip().removeprefix("v")
+
+    about = json.loads(pulumi_workspace.run(["about", "--json"], project).stdout)
+
+    languages = [p for p in about["plugins"] if p["kind"] == "language" and p["name"] == "python"]
+    assert languages == [{"name": "python", "version": cli_version, "kind": "language"}]

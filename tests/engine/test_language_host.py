@@ -1,7 +1,8 @@
 """The stand-in language host over gRPC, without the CLI.
 
 The host runs as the engine starts it; a fake `pulumi-language-python-exec` (`-use-executor`) records the
-command line and environment it gets, so `Run` can be checked exactly.
+command line, interpreter and environment it gets, so `Run` can be checked exactly. The ambient
+interpreter (`PULUMI_PYTHON_CMD`) is the test's own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ HOST = REPO_ROOT / "scripts" / "engine" / "language_host.py"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 RPC_TIMEOUT_S = 30.0
+# Creating a venv and upgrading pip in it from PyPI.
+INSTALL_TIMEOUT_S = 300.0
+ENGINE_VERSION = "v3.280.5"
 
 # Records what it was started with in record.json in its working directory, then acts on its last
 # argument: `exit=N` exits with N (negative: kills itself with signal -N), `sleep` waits to be stopped.
@@ -47,6 +52,9 @@ FAKE_EXECUTOR = """
                 "pid": os.getpid(),
                 "config": os.environ.get("PULUMI_CONFIG"),
                 "secret_keys": os.environ.get("PULUMI_CONFIG_SECRET_KEYS"),
+                "python": sys.executable,
+                "virtual_env": os.environ.get("VIRTUAL_ENV"),
+                "path": os.environ.get("PATH", ""),
             },
             record,
         )
@@ -82,6 +90,7 @@ def _start_host(args: list[str]) -> RunningHost:
         [sys.executable, "-u", str(HOST), *args],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PULUMI_PYTHON_CMD": sys.executable},
     )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
@@ -117,6 +126,8 @@ def host(tmp_path: Path, fake_engine: tuple[grpc.Server, str]) -> Iterator[Runni
             "-v=9",
             "-use-executor",
             str(executor),
+            "-engine-version",
+            ENGINE_VERSION,
             fake_engine[1],
         ]
     )
@@ -218,7 +229,7 @@ def test_run_reports_how_the_program_ended(
     ("options", "named"),
     [
         ({"toolchain": "poetry"}, "toolchain='poetry'"),
-        ({"virtualenv": "venv"}, "virtualenv='venv'"),
+        ({"toolchain": "uv", "virtualenv": "venv"}, "toolchain='uv'"),
         ({"typechecker": "mypy"}, "typechecker='mypy'"),
     ],
 )
@@ -230,6 +241,38 @@ def test_run_refuses_runtime_options_it_cannot_honour(
     response = host.stub.Run(_run_request(program, options=options), timeout=RPC_TIMEOUT_S)
 
     assert named in response.error
+    assert not (program / "record.json").exists()
+
+
+def _make_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    return path
+
+
+@pytest.mark.parametrize("written", ["venv", "ABSOLUTE"])
+def test_run_uses_the_project_virtualenv_activated(host: RunningHost, tmp_path: Path, written: str) -> None:
+    program = _program_dir(tmp_path)
+    # A relative option is taken from the project root (the request's root_directory), not the program dir.
+    venv = _make_venv(tmp_path / "venv")
+    option = str(venv) if written == "ABSOLUTE" else "venv"
+
+    response = host.stub.Run(_run_request(program, options={"virtualenv": option}), timeout=RPC_TIMEOUT_S)
+
+    assert not response.error
+    record = _record(program)
+    assert Path(record["python"]).parent == venv / "bin"
+    assert record["virtual_env"] == str(venv)
+    assert record["path"].split(os.pathsep)[0] == str(venv / "bin")
+
+
+def test_run_with_a_missing_virtualenv_says_how_to_make_it(host: RunningHost, tmp_path: Path) -> None:
+    program = _program_dir(tmp_path)
+
+    response = host.stub.Run(_run_request(program, options={"virtualenv": "venv"}), timeout=RPC_TIMEOUT_S)
+
+    assert "The 'virtualenv' option in Pulumi.yaml is set to 'venv'" in response.error
+    assert f"{tmp_path / 'venv'}' doesn't exist" in response.error
+    assert "pulumi install" in response.error
     assert not (program / "record.json").exists()
 
 
@@ -245,7 +288,8 @@ def test_run_refuses_to_attach_a_debugger(host: RunningHost, tmp_path: Path) -> 
 
 
 def test_host_describes_itself_and_needs_no_plugins(host: RunningHost) -> None:
-    assert host.stub.GetPluginInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_S).version == "3.274.1"
+    plugin_info = host.stub.GetPluginInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_S)
+    assert plugin_info.version == ENGINE_VERSION.removeprefix("v"), "the engine version it was provided for"
     info = language_pb2.ProgramInfo(program_directory=str(REPO_ROOT), entry_point=".")
     packages = host.stub.GetRequiredPackages(
         language_pb2.GetRequiredPackagesRequest(info=info), timeout=RPC_TIMEOUT_S
@@ -275,12 +319,71 @@ def test_program_dependencies_list_installed_distributions(host: RunningHost) ->
     assert top_level < everything
 
 
-def test_install_dependencies_completes_without_installing(host: RunningHost) -> None:
-    request = language_pb2.InstallDependenciesRequest(info=language_pb2.ProgramInfo(entry_point="."))
+def _install(host: RunningHost, project: Path) -> tuple[str, grpc.RpcError | None]:
+    options = struct_pb2.Struct()
+    options.update({"toolchain": "pip", "virtualenv": "venv"})
+    info = language_pb2.ProgramInfo(
+        root_directory=str(project), program_directory=str(project), entry_point=".", options=options
+    )
+    shown: list[bytes] = []
+    try:
+        for message in host.stub.InstallDependencies(
+            language_pb2.InstallDependenciesRequest(info=info), timeout=INSTALL_TIMEOUT_S
+        ):
+            shown.append(message.stdout + message.stderr)
+    except grpc.RpcError as error:
+        return b"".join(shown).decode(), error
+    return b"".join(shown).decode(), None
 
-    messages = list(host.stub.InstallDependencies(request, timeout=RPC_TIMEOUT_S))
 
-    assert b"nothing to do" in b"".join(message.stdout for message in messages)
+def test_install_dependencies_creates_the_virtualenv_and_installs_requirements(
+    host: RunningHost, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    (project / "dist").mkdir(parents=True)
+    (project / "requirements.txt").write_text("./dist/missing-0.1-py3-none-any.whl\n")
+
+    shown, error = _install(host, project)
+
+    assert error is not None, "a requirement that cannot be installed fails `pulumi install`"
+    assert "Installing dependencies in virtual environment failed" in str(error.details())
+    assert "missing-0.1-py3-none-any.whl" in str(error.details())
+    assert "Creating virtual environment..." in shown
+    venv_python = project / "venv" / "bin" / "python"
+    assert venv_python.is_file()
+
+    # A wheel beside the project, named relative to it, as users do with a downloaded release.
+    wheel = _tiny_wheel(project / "dist")
+    (project / "requirements.txt").write_text(f"./dist/{wheel.name}\n")
+    shown, error = _install(host, project)
+
+    assert error is None, error
+    assert "Creating virtual environment..." not in shown, "an existing venv is reused"
+    assert "Installing dependencies in virtual environment..." in shown
+    imported = subprocess.run(
+        [str(venv_python), "-c", "import tinypkg; print(tinypkg.ANSWER)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert imported.stdout.strip() == "42"
+
+
+def _tiny_wheel(directory: Path) -> Path:
+    """A pure-Python wheel with no dependencies, written by hand (a wheel is a zip with metadata)."""
+    wheel = directory / "tinypkg-0.1-py3-none-any.whl"
+    info = "tinypkg-0.1.dist-info"
+    files = {
+        "tinypkg/__init__.py": "ANSWER = 42\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: tinypkg\nVersion: 0.1\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return wheel
 
 
 def test_host_exits_cleanly_when_the_engine_closes_it(host: RunningHost) -> None:

@@ -40,8 +40,11 @@ class ZStackClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        secrets = (settings.account_password, settings.access_key_secret, settings.session_id)
-        redactor = Redactor(*(s.get_secret_value() for s in secrets if s is not None))
+        unsent = (settings.account_password, settings.access_key_secret)
+        redactor = Redactor(
+            *([settings.session_id.get_secret_value()] if settings.session_id else []),
+            unsent=(s.get_secret_value() for s in unsent if s is not None),
+        )
         self._settings = settings
         self._transport = Transport(settings, redactor=redactor, clock=clock, transport=transport)
         policy = retry or RetryPolicy()

@@ -9,8 +9,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
 MASK = "***"
+# The account password travels only as its SHA-512 hash and the access-key secret only as an HMAC, so
+# ZStack's answers cannot echo them. They are masked anyway when long enough to be distinctive; masking a
+# short one would turn ordinary words into `***` (a password `wrong` in "wrong account name or password").
+MIN_UNSENT_SECRET_LENGTH = 8
 
 _SESSION_PATH = re.compile(r"(/accounts/sessions/)[^/?#\s\"']+")
 # Authorization values: AccessKey signatures are not known secrets, but replayable for a while.
@@ -18,13 +23,20 @@ _AUTHORIZATION = re.compile(r"\b(OAuth|ZStack) [A-Za-z0-9_-]+:[A-Za-z0-9+/=]+|\b
 
 
 class Redactor:
-    """Replaces every known secret (passwords, their hashes, key secrets, session ids) with `***`."""
+    """Replaces known secrets with `***`.
 
-    def __init__(self, *secrets: str) -> None:
+    `sent` secrets (password hashes, session ids) go over the wire and are always masked; `unsent` ones
+    (the plain password, the access-key secret) only from `MIN_UNSENT_SECRET_LENGTH` characters.
+    """
+
+    def __init__(self, *sent: str, unsent: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()
-        for secret in secrets:
+        for secret in sent:
             self.add(secret)
+        for secret in unsent:
+            if len(secret) >= MIN_UNSENT_SECRET_LENGTH:
+                self.add(secret)
 
     def add(self, secret: str) -> None:
         if not secret:
