@@ -29,6 +29,7 @@ from pulumi.dynamic import (
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from . import _concurrency
 from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
 from ._resource import OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown, normalise
@@ -118,6 +119,7 @@ class SchemaProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         _setup_logging()
         _runtime.configure(getattr(req.config, "_props", {}))
+        _concurrency.configure(getattr(req.config, "_props", {}))
 
     @property
     def _model(self) -> type[ResourceModel]:
@@ -200,6 +202,7 @@ class SchemaProvider(ResourceProvider):
 
     def _call(self, operation: Callable[[OperationContext], T]) -> T:
         try:
-            return operation(OperationContext(_runtime.client()))
+            with _concurrency.operation_slot():
+                return operation(OperationContext(_runtime.client()))
         except ZStackError as error:
             raise ProviderError(str(error)) from None
