@@ -24,6 +24,7 @@ from ._errors import (
     ZStackError,
 )
 from ._jobs import JobProgress
+from ._polling import PollSchedule
 from ._retry import RetryPolicy
 from ._settings import AuthMethod, ConnectionSettings
 
@@ -37,6 +38,7 @@ __all__ = [
     "JobNotFoundError",
     "JobProgress",
     "OperationTimeoutError",
+    "PollSchedule",
     "RetryPolicy",
     "SessionExpiredError",
     "TransportError",
