@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, ZStackError
+from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, PollSchedule, ZStackError
 from ._resource import OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output, ResourceModel, Setting
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
@@ -249,21 +249,24 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         # A group that already has members is an earlier, interrupted create of this same resource (or one the
         # user asked to adopt): never POST again, since ZStack would add a second set to the group.
         existing = self._live_members(ctx, group_uuid)
+        finished: _Group | None = None
         if existing:
             self._check_adoptable(group_uuid, existing, props)
         else:
             try:
-                self._submit(ctx, props, group_uuid, deadline, hint)
+                finished = self._submit(ctx, props, group_uuid, deadline, hint)
             except JobNotFoundError:
                 # The job record vanished before we saw its result: ZStack either ran it or never did.
                 if not self._live_members(ctx, group_uuid):
-                    self._submit(ctx, props, group_uuid, deadline, hint)
+                    finished = self._submit(ctx, props, group_uuid, deadline, hint)
             except JobFailedError:
                 # A failed CreateVmBackup rolls its records back. Members that are still there mean the 503
                 # came from something between us and the job (a proxy, an overloaded node): keep waiting.
                 if not self._live_members(ctx, group_uuid):
                     raise
-        group = self._wait_until_ready(ctx, group_uuid, props.root_volume_uuid, deadline, timeout, hint)
+        group = finished or self._wait_until_ready(
+            ctx, group_uuid, props.root_volume_uuid, deadline, timeout, hint
+        )
         return group_uuid, {**props.model_dump(), **group.outputs(group_uuid)}
 
     @staticmethod
@@ -280,7 +283,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
 
     def _submit(
         self, ctx: OperationContext, props: VmBackupProperties, group_uuid: str, deadline: float, hint: str
-    ) -> None:
+    ) -> _Group | None:
+        """Run CreateVmBackup; the group its result holds when every member in it is Ready, else None."""
         params: dict[str, Any] = {
             "backupStorageUuid": props.backup_storage_uuid,
             "name": props.name,
@@ -300,7 +304,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             body["systemTags"] = list(props.system_tags)
         if props.user_tags:
             body["userTags"] = list(props.user_tags)
-        ctx.run_job(
+        result = ctx.run_job(
             "POST",
             f"/volumes/{props.root_volume_uuid}/vm-backups",
             body=body,
@@ -309,6 +313,10 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             timeout_hint=hint,
             max_poll_interval=parse_duration(props.max_poll_interval or DEFAULT_MAX_POLL_INTERVAL),
         )
+        members = [_WireVolumeBackup.model_validate(i) for i in result.get("inventories") or []]
+        group = _Group(members, props.root_volume_uuid)
+        in_group = all(m.group_uuid == group_uuid for m in members)
+        return group if members and in_group and group.ready and group.root is not None else None
 
     def _live_members(self, ctx: OperationContext, group_uuid: str) -> list[_WireVolumeBackup]:
         inventories = ctx.client.query("volume-backups", f"groupUuid={group_uuid}")
@@ -324,7 +332,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         timeout: float,
         hint: str,
     ) -> _Group:
-        interval = 0.2
+        schedule, started = PollSchedule(max_interval=5.0), time.monotonic()
         while True:
             group = _Group(self._live_members(ctx, group_uuid), root_volume_uuid)
             if group.members and group.ready:
@@ -339,6 +347,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                     f"ZStack reported VM backup group {group_uuid} as created but it has no "
                     "volume backups; run `pulumi up` again to retry."
                 )
+            interval = schedule.wait(time.monotonic() - started)
             if time.monotonic() + interval > deadline:
                 raise OperationTimeoutError(
                     operation=f"create of VmBackup {group_uuid}", timeout=timeout, hint=hint
@@ -348,7 +357,6 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                 f"{len(group.members)} volume backups to become Ready"
             )
             time.sleep(interval)
-            interval = min(interval * 2, 5.0)
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         members = self._live_members(ctx, resource_id)
