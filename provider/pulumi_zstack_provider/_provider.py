@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -30,9 +30,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from . import _concurrency
-from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from ._client import ConfigurationError, ConnectionSettings, ZStackError
 from ._resource import OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown, normalise
+
+if TYPE_CHECKING:
+    from ._client import ZStackClient
 
 CONFIG_NAMESPACE = "zstack:"
 T = TypeVar("T")
@@ -69,6 +72,8 @@ class _Runtime:
     def client(self) -> ZStackClient:
         with self._lock:
             if self._client is None:
+                from ._client import ZStackClient  # httpx loads with the first operation, not at check
+
                 self._client = ZStackClient(ConnectionSettings.resolve(self._config, os.environ))
             return self._client
 
