@@ -4,6 +4,10 @@ Programs do not import this package; they use :mod:`pulumi_zstack`. The provider
 pulumi.dynamic``, started by the Pulumi engine) imports it to run creates, reads and deletes.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ._client import (
     APIError,
     AuthenticationError,
@@ -14,7 +18,6 @@ from ._client import (
     OperationTimeoutError,
     SessionExpiredError,
     TransportError,
-    ZStackClient,
     ZStackError,
 )
 from ._ids import derived_id
@@ -23,6 +26,19 @@ from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_series import VmBackupSeriesProperties
 from .providers import VmBackupProvider, VmBackupSeriesProvider
+
+if TYPE_CHECKING:
+    from ._client import ZStackClient
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP client (httpx, tenacity) loads on first use; check and diff never need it.
+    if name == "ZStackClient":
+        from . import _client
+
+        return _client.ZStackClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APIError",

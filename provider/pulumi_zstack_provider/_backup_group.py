@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, ZStackError
+from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, PollSchedule, ZStackError
 from ._resource import Occupancy, OperationContext
 from ._schema import Input, ResourceModel, Setting
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
@@ -320,21 +320,22 @@ def take_backup(
     the backup in progress lines and errors, e.g. ``VmBackup <group uuid>``.
     """
     existing = live_members(ctx, group_uuid)
+    finished: BackupGroup | None = None
     if existing:
         _check_adoptable(group_uuid, existing, request.root_volume_uuid)
     else:
         try:
-            _submit(ctx, request, group_uuid, limits, subject, hint)
+            finished = _submit(ctx, request, group_uuid, limits, subject, hint)
         except JobNotFoundError:
             # The job record vanished before we saw its result: ZStack either ran it or never did.
             if not live_members(ctx, group_uuid):
-                _submit(ctx, request, group_uuid, limits, subject, hint)
+                finished = _submit(ctx, request, group_uuid, limits, subject, hint)
         except JobFailedError:
             # A failed CreateVmBackup rolls its records back. Members that are still there mean the 503
             # came from something between us and the job (a proxy, an overloaded node): keep waiting.
             if not live_members(ctx, group_uuid):
                 raise
-    group = _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
+    group = finished or _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
     _record(ctx, group, limits, subject, resumed=bool(existing))
     return group
 
@@ -356,8 +357,9 @@ def _submit(
     limits: Limits,
     subject: str,
     hint: str,
-) -> None:
-    ctx.run_job(
+) -> BackupGroup | None:
+    """Run CreateVmBackup; the group its result holds when every member in it is Ready, else None."""
+    result = ctx.run_job(
         "POST",
         f"/volumes/{request.root_volume_uuid}/vm-backups",
         body=request.request_body(group_uuid),
@@ -366,6 +368,10 @@ def _submit(
         timeout_hint=hint,
         max_poll_interval=limits.max_poll_interval,
     )
+    members = [WireVolumeBackup.model_validate(i) for i in result.get("inventories") or []]
+    group = BackupGroup(group_uuid, members, request.root_volume_uuid)
+    in_group = all(m.group_uuid == group_uuid for m in members)
+    return group if members and in_group and group.ready and group.root is not None else None
 
 
 def _wait_until_ready(
@@ -376,7 +382,7 @@ def _wait_until_ready(
     subject: str,
     hint: str,
 ) -> BackupGroup:
-    interval = 0.2
+    schedule, started = PollSchedule(max_interval=limits.max_poll_interval), time.monotonic()
     while True:
         group = BackupGroup(group_uuid, live_members(ctx, group_uuid), root_volume_uuid)
         if group.members and group.ready:
@@ -391,6 +397,7 @@ def _wait_until_ready(
                 f"ZStack reported VM backup group {group_uuid} as created but it has no "
                 "volume backups; run `pulumi up` again to retry."
             )
+        interval = schedule.wait(time.monotonic() - started)
         if time.monotonic() + interval > limits.deadline:
             raise OperationTimeoutError(operation=f"create of {subject}", timeout=limits.timeout, hint=hint)
         ctx.progress(
@@ -398,7 +405,6 @@ def _wait_until_ready(
             f"{len(group.members)} volume backups to become Ready"
         )
         time.sleep(interval)
-        interval = min(interval * 2, 5.0)
 
 
 def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subject: str, hint: str) -> None:

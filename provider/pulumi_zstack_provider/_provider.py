@@ -15,7 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -30,11 +30,15 @@ from pulumi.dynamic import (
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ._client import ConfigurationError, ConnectionSettings, ZStackClient, ZStackError
+from . import _concurrency
+from ._client import ConfigurationError, ConnectionSettings, ZStackError
 from ._error_report import install as install_error_report
 from ._ids import successor_id
 from ._resource import Occupancy, OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown
+
+if TYPE_CHECKING:
+    from ._client import ZStackClient
 
 CONFIG_NAMESPACE = "zstack:"
 T = TypeVar("T")
@@ -71,6 +75,8 @@ class _Runtime:
     def client(self) -> ZStackClient:
         with self._lock:
             if self._client is None:
+                from ._client import ZStackClient  # httpx loads with the first operation, not at check
+
                 self._client = ZStackClient(ConnectionSettings.resolve(self._config, os.environ))
             return self._client
 
@@ -150,6 +156,7 @@ class SchemaProvider(ResourceProvider):
         _setup_logging()
         install_error_report(ProviderError)  # one-line errors; PULUMI_ZSTACK_DEBUG=1 keeps tracebacks
         _runtime.configure(getattr(req.config, "_props", {}))
+        _concurrency.configure(getattr(req.config, "_props", {}))
 
     @property
     def _model(self) -> type[ResourceModel]:
@@ -273,6 +280,7 @@ class SchemaProvider(ResourceProvider):
 
     def _call(self, operation: Callable[[OperationContext], T]) -> T:
         try:
-            return operation(OperationContext(_runtime.client()))
+            with _concurrency.operation_slot():
+                return operation(OperationContext(_runtime.client()))
         except ZStackError as error:
             raise ProviderError(str(error)) from None

@@ -8,10 +8,12 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from ._client import JobProgress, ZStackClient
 from ._schema import ResourceModel
+
+if TYPE_CHECKING:
+    from ._client import JobProgress, ZStackClient
 
 logger = logging.getLogger("pulumi_zstack")
 

@@ -868,7 +868,8 @@ class Simulator:
             return listed
 
     def jobs(self) -> list[dict[str, Any]]:
-        """Job records still held: uuid, api, state, polls, and the error code if it failed."""
+        """Job records still held: uuid, api, state, polls, the error code if it failed, and when it was
+        submitted and seen done (clock seconds; `doneAt` is None while it runs)."""
         with self._lock:
             self._advance_jobs()
             return [
@@ -880,6 +881,8 @@ class Simulator:
                     "state": job.state,
                     "polls": job.polls,
                     "errorCode": job.error["code"] if job.error else None,
+                    "submittedAt": job.created_at,
+                    "doneAt": job.done_at,
                 }
                 for job in self._data.jobs
             ]

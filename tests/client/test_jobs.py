@@ -80,12 +80,18 @@ def test_location_is_rewritten_to_the_configured_scheme_and_port(make_client, fa
         assert (poll.url.scheme, poll.url.host, poll.url.port) == ("https", HOST, 8443)
 
 
-def test_poll_interval_grows_to_the_maximum(client, fake: FakeZStack, clock: FakeClock) -> None:
-    fake.polls_before_done = 12
+def test_polls_follow_the_run_time_up_to_the_maximum(client, fake: FakeZStack, clock: FakeClock) -> None:
+    fake.polls_before_done = 60
     create_backup(client, clock, max_poll_interval=4.0)
-    assert len(clock.sleeps) == 12
+    assert len(clock.sleeps) == 60
     assert clock.sleeps == sorted(clock.sleeps)
-    assert clock.sleeps[0] < 1.0
+    # Half a second while the job is young, so that a short job is seen done at most 0.5 s late...
+    assert clock.sleeps[:10] == [0.5] * 10
+    # ...then a tenth of the time it has run, up to the maximum.
+    elapsed = 0.0
+    for slept in clock.sleeps:
+        assert slept == pytest.approx(min(4.0, max(0.5, elapsed / 10)))
+        elapsed += slept
     assert max(clock.sleeps) == 4.0
 
 
@@ -281,7 +287,8 @@ def test_deadline_raises_operation_timeout_with_the_hint(client, fake: FakeZStac
     assert hint in str(error)
     assert job_uuid in str(error)
     assert clock() <= 1000 + 120
-    assert len(fake.sent("GET", "/api-jobs/")) < 30
+    # Ten polls in the first five seconds, a tenth of the run time up to 100 s, then one per 10 s.
+    assert len(fake.sent("GET", "/api-jobs/")) < 50
 
 
 def test_deadline_already_past_sends_nothing(client, fake: FakeZStack, clock: FakeClock) -> None:

@@ -38,6 +38,15 @@ def test_defaults_give_the_standard_endpoint() -> None:
     assert settings.base_url == "http://127.0.0.1:8080/zstack"
     assert settings.request_timeout == 30.0
     assert settings.insecure is False
+    assert settings.max_concurrent_operations == 32
+
+
+def test_concurrent_operation_limit_from_config_wins_over_environment() -> None:
+    environ = {**ACCOUNT_ENV, "ZSTACK_MAX_CONCURRENT_OPERATIONS": "8"}
+    from_env = ConnectionSettings.resolve({"zstack:host": "h"}, environ)
+    config = {"zstack:host": "h", "zstack:maxConcurrentOperations": "128"}
+    from_config = ConnectionSettings.resolve(config, environ)
+    assert (from_env.max_concurrent_operations, from_config.max_concurrent_operations) == (8, 128)
 
 
 def test_https_ipv6_and_options() -> None:
@@ -79,6 +88,10 @@ def test_missing_host_names_config_key_and_env_var() -> None:
         ("zstack:requestTimeout", "ZSTACK_REQUEST_TIMEOUT", "soon"),
         ("zstack:caCertFile", "ZSTACK_CA_CERT_FILE", "/nonexistent/ca.pem"),
         ("zstack:host", "ZSTACK_HOST", "https://zstack.example.com:8080"),
+        ("zstack:maxConcurrentOperations", "ZSTACK_MAX_CONCURRENT_OPERATIONS", "0"),
+        ("zstack:maxConcurrentOperations", "ZSTACK_MAX_CONCURRENT_OPERATIONS", "many"),
+        ("zstack:maxConcurrentOperations", "ZSTACK_MAX_CONCURRENT_OPERATIONS", "2.5"),
+        ("zstack:maxConcurrentOperations", "ZSTACK_MAX_CONCURRENT_OPERATIONS", "100000"),
     ],
 )
 @pytest.mark.parametrize("source", ["config", "env"])

@@ -101,6 +101,15 @@ def test_missing_configuration_fails_check_naming_key_and_variable(monkeypatch: 
     assert "ZSTACK_HOST" in failures["zstack:host"]
 
 
+def test_invalid_concurrent_operation_limit_fails_check_naming_key_and_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ZSTACK_MAX_CONCURRENT_OPERATIONS", "lots")
+    _, failures = check(VALID)
+    assert "zstack:maxConcurrentOperations" in failures
+    assert "ZSTACK_MAX_CONCURRENT_OPERATIONS" in failures["zstack:maxConcurrentOperations"]
+
+
 def state_of(**overrides: Any) -> dict[str, Any]:
     """Old outputs as the engine stores them: inputs, settings, outputs and the pickled provider."""
     return {

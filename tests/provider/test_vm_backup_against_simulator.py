@@ -89,6 +89,17 @@ def test_create_backs_up_every_non_shareable_volume_and_reports_the_root(
     assert outputs["name"] == "nightly"  # the declared name, not the server's
 
 
+def test_create_takes_the_backups_from_the_job_result_without_querying_again(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    resource_id, outputs = create(ctx, props())
+
+    queries = [r for r in simulator.simulator.requests() if r.api == "QueryVolumeBackup"]
+    assert len(queries) == 1  # the look-up for an interrupted earlier create, before posting
+    assert outputs["status"] == "Ready"
+    assert len(outputs["members"]) == len(live_groups(simulator)[resource_id])
+
+
 def test_read_returns_outputs_and_observed_inputs_and_none_once_gone(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:

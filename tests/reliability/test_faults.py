@@ -393,18 +393,28 @@ def test_a_503_on_a_job_poll_is_not_taken_for_a_failed_backup(zstack_stack: ZSta
 
 
 def test_session_expiring_during_the_job_is_renewed(zstack_stack: ZStackStack) -> None:
-    """Polls carry no session, so the expiry shows on the next query (ID.1001): log in again, carry on."""
+    """Polls carry no session, so the expiry shows on the next query (ID.1001): log in again, carry on.
+
+    The create that submitted the job needs no query after it (the job result holds the backups), so a
+    second backup, made once the first is done, is the call that meets the expired session.
+    """
     sim = zstack_stack.simulator
     sim.faults.expire_session_during_job(method="POST", path=CREATE_PATH, count=1)
-    zstack_stack.write_program(nightly())
+    inputs = f"root_volume_uuid={ROOT_VOLUME!r}, backup_storage_uuid={seed.IMAGESTORE_BS_UUID!r}"
+    zstack_stack.write_program(
+        "import pulumi\nimport pulumi_zstack as zstack\n\n"
+        f"first = zstack.VmBackup('nightly', {inputs}, name='nightly')\n"
+        f"second = zstack.VmBackup('weekly', {inputs}, name='weekly', "
+        "opts=pulumi.ResourceOptions(depends_on=[first]))\n"
+        "pulumi.export('ids', {'nightly': first.id, 'weekly': second.id})\n"
+    )
 
     done = zstack_stack.up()
 
     assert done.returncode == 0
-    group_uuid, _ = single_group(zstack_stack)
-    assert zstack_stack.outputs()["ids"] == {"nightly": group_uuid}
+    assert set(zstack_stack.outputs()["ids"].values()) == set(live_groups(sim))
     assert len(sim.issued_session_ids) == 2, "the provider logged in again once"
-    assert len(create_jobs(sim)) == 1
+    assert len(create_jobs(sim)) == 2
 
 
 def test_failed_job_names_the_zstack_error_and_leaves_nothing_behind(zstack_stack: ZStackStack) -> None:

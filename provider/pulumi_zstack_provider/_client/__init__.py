@@ -10,8 +10,11 @@ Errors derive from `ZStackError`; none of them, and no log record of the ``pulum
 a password, access-key secret or session id.
 """
 
-from ._auth import access_key_signature, http_date, password_hash
-from ._client import ZStackClient
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -23,9 +26,34 @@ from ._errors import (
     TransportError,
     ZStackError,
 )
-from ._jobs import JobProgress
-from ._retry import RetryPolicy
+from ._polling import PollSchedule
 from ._settings import AuthMethod, ConnectionSettings
+
+if TYPE_CHECKING:
+    from ._auth import access_key_signature, http_date, password_hash
+    from ._client import ZStackClient
+    from ._jobs import JobProgress
+    from ._retry import RetryPolicy
+
+# What needs httpx and tenacity is imported on first use: previews and checks never load it.
+_LAZY = {
+    "ZStackClient": "._client",
+    "JobProgress": "._jobs",
+    "RetryPolicy": "._retry",
+    "access_key_signature": "._auth",
+    "http_date": "._auth",
+    "password_hash": "._auth",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "APIError",
@@ -37,6 +65,7 @@ __all__ = [
     "JobNotFoundError",
     "JobProgress",
     "OperationTimeoutError",
+    "PollSchedule",
     "RetryPolicy",
     "SessionExpiredError",
     "TransportError",

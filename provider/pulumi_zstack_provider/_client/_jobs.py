@@ -28,12 +28,12 @@ from ._errors import (
     error_fields,
     truncate,
 )
+from ._polling import PollSchedule
 from ._retry import DeadlineReached
 from ._transport import QueryParams, error_object, parse_json
 
 _log = logging.getLogger("pulumi_zstack")
 
-_FIRST_POLL_INTERVAL = 0.5
 _JOB_PATH = re.compile(r"/v1/api-jobs/([0-9A-Za-z]+)/?$")
 
 
@@ -170,7 +170,7 @@ class JobRun:
         job_uuid = accepted.job_uuid
         self._job_uuid = job_uuid
         polls = 0
-        interval = min(_FIRST_POLL_INTERVAL, self._max_poll_interval)
+        schedule = PollSchedule(self._max_poll_interval)
         self._progress(job_uuid, polls, "submitted")
         response = accepted.first_poll
         while True:
@@ -189,8 +189,7 @@ class JobRun:
                 remaining = self._deadline - self._caller.clock()
                 if remaining <= 0:
                     raise self._timeout()
-                self._caller.sleep(min(interval, remaining))
-                interval = min(interval * 2, self._max_poll_interval)
+                self._caller.sleep(min(schedule.wait(self._caller.clock() - self._started), remaining))
                 response = None
             elif 200 <= status < 300:
                 result = self._result(response)

@@ -59,6 +59,13 @@ INSECURE = _Setting("zstack:insecure", "ZSTACK_INSECURE", "ZStack insecure TLS s
 REQUEST_TIMEOUT = _Setting(
     "zstack:requestTimeout", "ZSTACK_REQUEST_TIMEOUT", "ZStack request timeout", example="60"
 )
+MAX_CONCURRENT_OPERATIONS = _Setting(
+    "zstack:maxConcurrentOperations",
+    "ZSTACK_MAX_CONCURRENT_OPERATIONS",
+    "ZStack concurrent operation limit",
+    example="64",
+)
+DEFAULT_MAX_CONCURRENT_OPERATIONS = 32
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -92,6 +99,21 @@ def _invalid(setting: _Setting, origin: str, problem: str) -> ConfigurationError
     )
 
 
+def resolve_max_concurrent_operations(config: Mapping[str, str], environ: Mapping[str, str]) -> int:
+    """`zstack:maxConcurrentOperations` / ZSTACK_MAX_CONCURRENT_OPERATIONS, default 32.
+
+    Resolved on its own as well, because the provider sizes its worker pool at configure time, before (and
+    whether or not) the rest of the settings are valid.
+    """
+    found = _Source(config, environ).get(MAX_CONCURRENT_OPERATIONS)
+    if found is None:
+        return DEFAULT_MAX_CONCURRENT_OPERATIONS
+    raw, origin = found
+    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
+        raise _invalid(MAX_CONCURRENT_OPERATIONS, origin, f"must be an integer from 1 to 1024, got {raw!r}")
+    return int(raw)
+
+
 class ConnectionSettings(BaseModel):
     """Where and how to reach the ZStack management node. Build it with `ConnectionSettings.resolve`."""
 
@@ -108,6 +130,7 @@ class ConnectionSettings(BaseModel):
     ca_cert_file: str | None = None
     insecure: bool = False
     request_timeout: float = Field(default=30.0, gt=0)
+    max_concurrent_operations: int = Field(default=DEFAULT_MAX_CONCURRENT_OPERATIONS, ge=1)
 
     @classmethod
     def resolve(cls, config: Mapping[str, str], environ: Mapping[str, str]) -> ConnectionSettings:
@@ -175,6 +198,8 @@ class ConnectionSettings(BaseModel):
             if not request_timeout > 0 or request_timeout == float("inf"):
                 raise _invalid(REQUEST_TIMEOUT, origin, f"must be a positive number of seconds, got {raw!r}")
 
+        max_concurrent_operations = resolve_max_concurrent_operations(config, environ)
+
         def value(setting: _Setting) -> str | None:
             found = source.get(setting)
             return None if found is None else found[0]
@@ -216,6 +241,7 @@ class ConnectionSettings(BaseModel):
             ca_cert_file=ca_cert_file,
             insecure=insecure,
             request_timeout=request_timeout,
+            max_concurrent_operations=max_concurrent_operations,
         )
 
     @property

@@ -32,6 +32,8 @@ _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Network trouble after which trying again can help (a subset of these may follow a sent request).
 _TRANSIENT = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ProxyError)
 
+_SPARE_CONNECTIONS = 4
+
 SESSION_INVALID_CODES = frozenset({"ID.1001", "ORG_ZSTACK_IDENTITY_10020"})
 
 QueryParams = Mapping[str, Any]
@@ -112,6 +114,12 @@ class Transport:
             timeout=settings.request_timeout,
             follow_redirects=False,
             headers={"Accept": "application/json"},
+            # One connection per concurrent operation, kept open between its polls (httpx keeps 20 by
+            # default and would reconnect for every poll of a large fleet), plus a few for logins and reads.
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrent_operations + _SPARE_CONNECTIONS,
+                max_keepalive_connections=settings.max_concurrent_operations + _SPARE_CONNECTIONS,
+            ),
         )
 
     def url(self, api_path: str) -> str:

@@ -1,0 +1,1 @@
+"""Fleet benchmark: `python -m bench` (or `scripts/bench`). See docs/benchmarks.md."""

@@ -1,0 +1,367 @@
+"""Fleet benchmark, real Pulumi CLI against the ZStack simulator: `python -m bench [--only KEY ...]`.
+
+Every case runs the same fleet twice in one go: once as VmBackups, once as `bench.noop.Sleeper`, a dynamic
+resource whose create only sleeps as long as a backup job takes, on a host pool widened alike. The table it
+prints (markdown) puts each figure beside its target; docs/benchmarks.md holds a run and the machine it ran
+on. Figures are wall-clock times of whole CLI commands, so they include the engine's own start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
+
+from tests.fixtures.engine import isolated_env, provide_engine, write_project
+
+from .noop import WORKERS_VARIABLE
+
+REPO = Path(__file__).resolve().parents[1]
+CLI_TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    provider_peak_rss_mib: float | None
+    output: str
+
+
+@dataclass
+class Row:
+    case: str
+    zstack: str
+    noop: str
+    target: str
+    verdict: str
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, case: str, zstack: str, noop: str, target: str, met: bool | None) -> None:
+        verdict = "" if met is None else ("met" if met else "**missed**")
+        self.rows.append(Row(case, zstack, noop, target, verdict))
+        print(f"  {case}: {zstack} | {noop} | {target} {verdict}", file=sys.stderr, flush=True)
+
+    def markdown(self) -> str:
+        lines = [
+            "| case | pulumi-zstack | same program, no-op resource | target | |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {r.case} | {r.zstack} | {r.noop} | {r.target} | {r.verdict} |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        children = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= children
+        frontier = children
+    return found
+
+
+def _provider_hwm_kib(root: int) -> int:
+    """The largest peak RSS (VmHWM) among the dynamic-provider hosts started under process `root`."""
+    peak = 0
+    for pid in _descendants(root):
+        try:
+            if b"pulumi.dynamic" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        if match:
+            peak = max(peak, int(match.group(1)))
+    return peak
+
+
+class Workspace:
+    """One Pulumi home and file backend; projects under `root`."""
+
+    def __init__(self, bin_dir: Path, root: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root = root
+        home, backend = root / "home", root / "backend"
+        home.mkdir()
+        backend.mkdir()
+        self.env = isolated_env(bin_dir, home, backend)
+        self.env = {k: v for k, v in self.env.items() if not k.startswith("ZSTACK_")}
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Run:
+        command = [str(self.bin_dir / "pulumi"), "--non-interactive", *args]
+        started = time.perf_counter()
+        with tempfile.TemporaryFile() as out:
+            process = subprocess.Popen(
+                command, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+            )
+            peak = 0
+            while process.poll() is None:
+                peak = max(peak, _provider_hwm_kib(process.pid))
+                if time.perf_counter() - started > CLI_TIMEOUT_S:
+                    process.kill()
+                time.sleep(0.2)
+            seconds = time.perf_counter() - started
+            out.seek(0)
+            output = out.read().decode(errors="replace")
+        if process.returncode != 0:
+            shown = " ".join(args)
+            raise RuntimeError(f"`pulumi {shown}` exited with {process.returncode}:\n{output[-3000:]}")
+        return Run(seconds, peak / 1024 if peak else None, output)
+
+    def project(self, name: str, program: str, env: Mapping[str, str] | None = None) -> Path:
+        directory = write_project(self.root / name, name, {"__main__.py": program})
+        self.run(["stack", "init", "bench"], directory, env)
+        return directory
+
+
+def zstack_program(count: int) -> str:
+    return f"""
+        import pulumi_zstack as zstack
+
+        for i in range({count}):
+            zstack.VmBackup(
+                f"vm-{{i}}",
+                root_volume_uuid={seed.RUNNING_VM_ROOT_VOLUME_UUID!r},
+                backup_storage_uuid={seed.IMAGESTORE_BS_UUID!r},
+                name=f"fleet-{{i}}",
+            )
+    """
+
+
+def noop_program(count: int, seconds: float) -> str:
+    return f"""
+        from bench.noop import Sleeper
+
+        for i in range({count}):
+            Sleeper(f"vm-{{i}}", {seconds!r})
+    """
+
+
+@contextmanager
+def simulator(job_seconds: float) -> Iterator[RunningSimulator]:
+    with serve(Simulator(Settings(job_seconds=job_seconds, job_polls=None))) as running:
+        yield running
+
+
+def zstack_env(running: RunningSimulator, concurrency: int) -> dict[str, str]:
+    return {
+        "ZSTACK_HOST": running.host,
+        "ZSTACK_PORT": str(running.port),
+        "ZSTACK_ACCOUNT_NAME": seed.ADMIN_ACCOUNT_NAME,
+        "ZSTACK_ACCOUNT_PASSWORD": seed.ADMIN_PASSWORD,
+        "ZSTACK_MAX_CONCURRENT_OPERATIONS": str(concurrency),
+    }
+
+
+def count_api(running: RunningSimulator, api: str) -> int:
+    return sum(1 for r in running.simulator.requests() if r.api == api)
+
+
+def fmt_s(run: Run) -> str:
+    return f"{run.seconds:.1f} s"
+
+
+class Benchmark:
+    def __init__(self, workspace: Workspace, report: Report) -> None:
+        self.ws = workspace
+        self.report = report
+
+    def fleet_up(
+        self,
+        key: str,
+        count: int,
+        job_seconds: float,
+        parallel: int,
+        target_s: float,
+        *,
+        existing: bool = False,
+    ) -> None:
+        flags = ["--parallel", str(parallel)]
+        concurrency = parallel
+        noop_env = {WORKERS_VARIABLE: str(concurrency)}
+        with simulator(job_seconds) as running:
+            env = zstack_env(running, concurrency)
+            ours = self.ws.project(f"{key}-zstack", zstack_program(count), env)
+            theirs = self.ws.project(f"{key}-noop", noop_program(count, job_seconds), noop_env)
+            running.simulator.clear_requests()
+            up = self.ws.run(["up", "--skip-preview", *flags], ours, env)
+            logins = count_api(running, "LogInByAccount")
+            noop_up = self.ws.run(["up", "--skip-preview", *flags], theirs, noop_env)
+            self.report.add(
+                f"`up` of {count} VmBackups, {job_seconds:g} s jobs (`--parallel {parallel}`, "
+                f"maxConcurrentOperations {concurrency})",
+                fmt_s(up),
+                fmt_s(noop_up),
+                f"≤ {target_s:g} s",
+                up.seconds <= target_s,
+            )
+            if not existing:
+                return
+            self.report.add("logins per `up`", str(logins), "", "1", logins == 1)
+            running.simulator.clear_requests()
+            preview = self.ws.run(["preview", *flags], ours, env)
+            preview_requests = len(running.simulator.requests())
+            noop_preview = self.ws.run(["preview", *flags], theirs, noop_env)
+            ratio = preview.seconds / noop_preview.seconds
+            self.report.add(
+                f"`preview` of {count} existing (ZStack requests: {preview_requests})",
+                f"{fmt_s(preview)} ({ratio:.2f}x)",
+                fmt_s(noop_preview),
+                "≤ 1.2x no-op",
+                ratio <= 1.2,
+            )
+            running.simulator.clear_requests()
+            refresh = self.ws.run(["refresh", "--skip-preview", *flags], ours, env)
+            queries = count_api(running, "QueryVolumeBackup") / count
+            noop_refresh = self.ws.run(["refresh", "--skip-preview", *flags], theirs, noop_env)
+            ratio = refresh.seconds / noop_refresh.seconds
+            self.report.add(
+                f"`refresh` of {count}",
+                f"{fmt_s(refresh)} ({ratio:.2f}x), {queries:g} query per resource",
+                fmt_s(noop_refresh),
+                "≤ 1.2x no-op, ≤ 1 query per resource",
+                ratio <= 1.2 and queries <= 1,
+            )
+
+    def preview_new(self, count: int) -> None:
+        with simulator(1.0) as running:
+            env = zstack_env(running, 64)
+            ours = self.ws.project(f"preview{count}-zstack", zstack_program(count), env)
+            theirs = self.ws.project(f"preview{count}-noop", noop_program(count, 1.0), {})
+            running.simulator.clear_requests()
+            preview = self.ws.run(["preview", "--parallel", "64"], ours, env)
+            requests = len(running.simulator.requests())
+            noop_preview = self.ws.run(["preview", "--parallel", "64"], theirs, {})
+        ratio = preview.seconds / noop_preview.seconds
+        self.report.add(
+            f"`preview` of {count} new (ZStack requests: {requests})",
+            f"{fmt_s(preview)} ({ratio:.2f}x)",
+            fmt_s(noop_preview),
+            "≤ 1.15x no-op",
+            ratio <= 1.15,
+        )
+
+    def memory(self, count: int, job_seconds: float) -> None:
+        flags = ["--parallel", "64"]
+        with simulator(job_seconds) as running:
+            env = zstack_env(running, 64)
+            noop_env = {WORKERS_VARIABLE: "64"}
+            ours = self.ws.project(f"memory{count}-zstack", zstack_program(count), env)
+            theirs = self.ws.project(f"memory{count}-noop", noop_program(count, job_seconds), noop_env)
+            up = self.ws.run(["up", "--skip-preview", *flags], ours, env)
+            noop_up = self.ws.run(["up", "--skip-preview", *flags], theirs, noop_env)
+        self.report.add(
+            f"provider process peak RSS, `up` of {count} ({job_seconds:g} s jobs, `--parallel 64`)",
+            f"{up.provider_peak_rss_mib or 0:.0f} MiB (up took {fmt_s(up)})",
+            f"{noop_up.provider_peak_rss_mib or 0:.0f} MiB (up took {fmt_s(noop_up)})",
+            "(measured)",
+            None,
+        )
+
+    def imports(self, repeats: int = 7) -> None:
+        def seconds(statement: str) -> float:
+            code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+            samples = [
+                float(
+                    subprocess.run(
+                        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                    ).stdout
+                )
+                for _ in range(repeats)
+            ]
+            return statistics.median(samples)
+
+        pulumi_s = seconds("import pulumi")
+        provider_s = seconds("import pulumi_zstack_provider.providers")
+        ratio = provider_s / pulumi_s
+        self.report.add(
+            f"import of the provider (median of {repeats} fresh interpreters)",
+            f"{provider_s:.2f} s ({ratio:.2f}x `import pulumi`)",
+            f"`import pulumi` {pulumi_s:.2f} s",
+            "≤ 1.3x",
+            ratio <= 1.3,
+        )
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+CASES: dict[str, Callable[[Benchmark], None]] = {
+    "up40": lambda b: b.fleet_up("up40", 40, 5.0, 64, 12.0, existing=True),
+    "up20": lambda b: b.fleet_up("up20", 20, 3.0, 64, 6.0),
+    "up100": lambda b: b.fleet_up("up100", 100, 10.0, 128, 20.0),
+    "preview500": lambda b: b.preview_new(500),
+    "memory500": lambda b: b.memory(500, 1.0),
+    "imports": lambda b: b.imports(),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")
+    args = parser.parse_args(argv)
+    provided = provide_engine()
+    if provided.bin_dir is None:
+        print(f"the Pulumi engine could not be provided: {provided.error}", file=sys.stderr)
+        return 1
+    version = subprocess.run(
+        [str(provided.bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    report = Report()
+    load_before = load()
+    root = Path(tempfile.mkdtemp(prefix="pulumi-zstack-bench-"))
+    try:
+        bench = Benchmark(Workspace(provided.bin_dir, root), report)
+        for key in args.only or list(CASES):
+            print(f"== {key}", file=sys.stderr, flush=True)
+            CASES[key](bench)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"Machine: {machine()}; Pulumi CLI {version}.")
+    print(f"Load average (1, 5, 15 min): {load_before} before, {load()} after.\n")
+    print(report.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
