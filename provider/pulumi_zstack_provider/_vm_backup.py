@@ -407,6 +407,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                 try:
                     delete_path(f"/vm-backups/{resource_id}", f"delete of VmBackup {resource_id}")
                     continue
+                except JobNotFoundError:
+                    continue  # the job's record expired before its result was read: the query tells
                 except JobFailedError as error:
                     # e.g. a group holding two root backups (a reused resourceUuid) is refused as a whole
                     ctx.progress(
@@ -419,6 +421,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                         f"/volume-backups/{member.uuid}",
                         f"delete of volume backup {member.uuid} of VmBackup {resource_id}",
                     )
+                except JobNotFoundError:
+                    continue  # as above: the query after the loop tells whether the member is gone
                 except JobFailedError as error:
                     if error.code != "SYS.1003":  # already gone
                         raise
