@@ -189,7 +189,7 @@ def figure(request: pytest.FixtureRequest, text: str) -> None:
 # ------------------------------------------------------------------------------------ killing the provider
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     """Pids of every live descendant of `root`, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -220,7 +220,7 @@ def _command_line(pid: int) -> str:
 
 def dynamic_providers_under(root: int) -> list[int]:
     """The `python -m pulumi.dynamic` processes started (indirectly) by process `root`."""
-    return [pid for pid in _descendants(root) if "-m pulumi.dynamic" in _command_line(pid)]
+    return [pid for pid in descendants(root) if "-m pulumi.dynamic" in _command_line(pid)]
 
 
 def start_cli(stack: ZStackStack, args: Iterable[str]) -> subprocess.Popen[str]:
@@ -238,7 +238,7 @@ def start_cli(stack: ZStackStack, args: Iterable[str]) -> subprocess.Popen[str]:
 
 def kill_tree(cli: subprocess.Popen[str]) -> None:
     """SIGKILL a CLI started with `start_cli` and every process it started."""
-    started = _descendants(cli.pid)  # before the CLI dies: its children are then re-parented
+    started = descendants(cli.pid)  # before the CLI dies: its children are then re-parented
     cli.kill()
     for pid in started:
         with contextlib.suppress(ProcessLookupError):

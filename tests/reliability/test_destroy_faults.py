@@ -131,9 +131,7 @@ def test_dropped_polls_of_the_delete_job_are_retried(zstack_stack: ZStackStack) 
 def test_session_expiring_during_the_delete_is_renewed(zstack_stack: ZStackStack) -> None:
     """The session dies right after ZStack accepts the delete; the check that follows logs in again."""
     backed_up(zstack_stack)
-    zstack_stack.simulator.faults.expire_session_during_job(
-        method="DELETE", path=DELETE_GROUP_PATH, count=1
-    )
+    zstack_stack.simulator.faults.expire_session_during_job(method="DELETE", path=DELETE_GROUP_PATH, count=1)
 
     done = zstack_stack.destroy()
 
