@@ -431,6 +431,8 @@ def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subj
             try:
                 delete_path(f"/vm-backups/{group_uuid}", f"delete of {subject}")
                 continue
+            except JobNotFoundError:
+                continue  # the job's record expired before its result was read: the query tells
             except JobFailedError as error:
                 # e.g. a group holding two root backups (a reused resourceUuid) is refused as a whole
                 ctx.progress(
@@ -443,6 +445,8 @@ def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subj
                     f"/volume-backups/{member.uuid}",
                     f"delete of volume backup {member.uuid} of {subject}",
                 )
+            except JobNotFoundError:
+                continue  # as above: the query after the loop tells whether the member is gone
             except JobFailedError as error:
                 if error.code != "SYS.1003":  # already gone
                     raise

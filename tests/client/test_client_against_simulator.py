@@ -98,12 +98,15 @@ def test_access_key_authentication(simulator: RunningSimulator) -> None:
 
 
 def test_lost_answer_creates_the_backup_once(client: ZStackClient, simulator: RunningSimulator) -> None:
-    simulator.simulator.faults.lose_response(method="POST", path=f"/zstack/v1{CREATE}", count=1)
+    rule = simulator.simulator.faults.lose_response(method="POST", path=f"/zstack/v1{CREATE}", count=1)
     group = uuid.uuid4().hex
     create(client, group)
     assert len(group_members(client, group)) == MEMBERS
-    posts = [r for r in simulator.simulator.requests() if r.method == "POST"]
-    assert len(posts) == 1
+    assert [r.fired for r in simulator.simulator.faults.rules() if r.id == rule.id] == [1]
+    (post,) = [r for r in simulator.simulator.requests() if r.method == "POST"]
+    assert post.status is None, "ZStack started the job but its answer never arrived"
+    polled = {r.path.rsplit("/", 1)[1] for r in simulator.simulator.requests() if r.api == "QueryJob"}
+    assert polled == {post.job_uuid}, "the job whose answer was lost is followed by its X-Job-UUID"
 
 
 def test_dropped_request_is_resent(client: ZStackClient, simulator: RunningSimulator) -> None:
@@ -140,8 +143,14 @@ def test_expired_job_record(client: ZStackClient, simulator: RunningSimulator) -
 
 
 def test_transient_503s_on_reads_are_retried(client: ZStackClient, simulator: RunningSimulator) -> None:
-    simulator.simulator.faults.error_503(method="GET", path="/zstack/v1/volume-backups", count=2)
-    assert client.query("volume-backups", "groupUuid=" + uuid.uuid4().hex) == []
+    group = uuid.uuid4().hex
+    create(client, group)
+    simulator.simulator.clear_requests()
+    rule = simulator.simulator.faults.error_503(method="GET", path="/zstack/v1/volume-backups", count=2)
+    assert len(group_members(client, group)) == MEMBERS
+    assert [r.fired for r in simulator.simulator.faults.rules() if r.id == rule.id] == [2]
+    queries = [r.status for r in simulator.simulator.requests() if r.api == "QueryVolumeBackup"]
+    assert queries == [503, 503, 200], "the query is sent again after each 503"
 
 
 def test_tls_with_the_ca_bundle(tls_simulator: RunningSimulator) -> None:

@@ -76,7 +76,9 @@ def test_job_is_followed_on_the_configured_host_until_done(
 def test_location_is_rewritten_to_the_configured_scheme_and_port(make_client, fake, clock) -> None:
     client = make_client(account_config(**{"zstack:scheme": "https", "zstack:port": "8443"}))
     create_backup(client, clock)
-    for poll in fake.sent("GET", "/api-jobs/"):
+    polls = fake.sent("GET", "/api-jobs/")
+    assert polls, "the job was polled"
+    for poll in polls:
         assert (poll.url.scheme, poll.url.host, poll.url.port) == ("https", HOST, 8443)
 
 

@@ -115,6 +115,7 @@ def test_retries_stop_after_the_attempt_budget(make_client, fake: FakeZStack, cl
         client.query("volume-backups")
     assert raised.value.status == 502
     assert len(fake.sent("GET", "/volume-backups")) == 4
+    assert len(clock.sleeps) == 3
     assert all(s <= 1.0 for s in clock.sleeps)
 
 

@@ -15,7 +15,7 @@ import pytest
 from zstack_simulator import seed
 
 from tests.fixtures.stack import VM_BACKUP_TYPE, ZStackStack
-from tests.reliability.test_faults import (
+from tests.reliability._cli import (
     CREATE_PATH,
     assert_consistent,
     create_jobs,

@@ -204,10 +204,34 @@ def test_delete_retries_members_that_survived_the_group_delete(
 ) -> None:
     resource_id, outputs = create(ctx, props())
     data_member = next(m for m in live_groups(simulator)[resource_id] if m["type"] == "Data")
-    simulator.simulator.faults.fail_member_delete(target=data_member["uuid"], count=1)
+    rule = simulator.simulator.faults.fail_member_delete(target=data_member["uuid"], count=1)
+    simulator.simulator.clear_requests()
 
     RESOURCE.delete(ctx, resource_id, outputs)
     assert live_groups(simulator) == {}
+    assert [r.fired for r in simulator.simulator.faults.rules() if r.id == rule.id] == [1]
+    assert writes(simulator) == [
+        f"DELETE /zstack/v1/vm-backups/{resource_id}",
+        f"DELETE /zstack/v1/volume-backups/{data_member['uuid']}",
+    ], "the member that survived the group delete is deleted on its own, and only that one"
+
+
+@pytest.mark.parametrize("api_path", ["/zstack/v1/vm-backups/*", "/zstack/v1/volume-backups/*"])
+def test_delete_whose_job_record_expired_is_settled_by_querying_the_group(
+    ctx: OperationContext, simulator: RunningSimulator, api_path: str
+) -> None:
+    # The job ends, but its record is gone when the result is due: only the query can tell what happened.
+    resource_id, outputs = RESOURCE.create(ctx, props())
+    if api_path.startswith("/zstack/v1/volume-backups"):  # reach the member-by-member fallback
+        data_member = next(m for m in live_groups(simulator)[resource_id] if m["type"] == "Data")
+        simulator.simulator.faults.fail_member_delete(target=data_member["uuid"], count=1)
+    rule = simulator.simulator.faults.expire_job_record(method="DELETE", path=api_path, count=1)
+
+    RESOURCE.delete(ctx, resource_id, outputs)
+
+    assert live_groups(simulator) == {}
+    assert [r.fired for r in simulator.simulator.faults.rules() if r.id == rule.id] == [1]
+    assert [r.status for r in simulator.simulator.requests() if r.api == "QueryJob"][-1] == 404
 
 
 def test_delete_of_a_group_with_two_root_backups_falls_back_to_member_deletes(

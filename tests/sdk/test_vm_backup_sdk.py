@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import uuid
 from typing import Any
 
 import pulumi
@@ -53,32 +51,53 @@ def test_registers_declared_inputs_and_a_derived_group_uuid(mocks: RecordingMock
     return backup.group_uuid.apply(check)
 
 
-@pulumi.runtime.test
-def test_group_uuid_is_stable_for_the_same_declaration_and_differs_otherwise(mocks: RecordingMocks) -> Any:
-    same_a = zstack.VmBackup("a", root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="n")
-    same_b = zstack.VmBackup(
-        "a2", args=zstack.VmBackupArgs(root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="n")
+def declared_group_uuid(
+    resource_name: str = "nightly",
+    args: zstack.VmBackupArgs | None = None,
+    *,
+    project: str = "proj",
+    stack: str = "dev",
+    **inputs: Any,
+) -> str:
+    """The group uuid the SDK registers for one VmBackup, declared alone in a fresh program of that stack."""
+    if args is None and not inputs:
+        inputs = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "n"}
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        return zstack.VmBackup(resource_name, args, **inputs).urn
+
+    program()
+    return str(mocks.registered[resource_name]["group_uuid"])
+
+
+def test_the_same_declaration_gets_the_same_group_uuid_in_every_run() -> None:
+    first = declared_group_uuid()
+    assert len(first) == 32
+    assert declared_group_uuid() == first
+    as_args = zstack.VmBackupArgs(root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="n")
+    assert declared_group_uuid(args=as_args) == first, "keywords and VmBackupArgs declare the same backup"
+    with_setting = declared_group_uuid(
+        root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="n", create_timeout="2h"
     )
-    renamed_input = zstack.VmBackup("a3", root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="other")
-    timeout_only = zstack.VmBackup(
-        "a4", root_volume_uuid=ROOT, backup_storage_uuid=STORAGE, name="n", create_timeout="2h"
-    )
-
-    def check(_: Any) -> None:
-        registered = mocks.registered
-        a, a2, a3, a4 = (registered[n]["group_uuid"] for n in ("a", "a2", "a3", "a4"))
-        assert len({a, a2, a3}) == 3  # resource name and inputs both count
-        a4_same_inputs = zstack_group_uuid_for("a4", name="n")
-        assert a4 == a4_same_inputs  # a setting does not change the backup's identity
-
-    return pulumi.Output.all(same_a.urn, same_b.urn, renamed_input.urn, timeout_only.urn).apply(check)
+    assert with_setting == first, "a setting does not change the backup's identity"
 
 
-def zstack_group_uuid_for(resource_name: str, **inputs: Any) -> str:
-    identity = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, **inputs}
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-    scope = f"{pulumi.get_organization()}/proj/dev/{resource_name}"
-    return uuid.uuid5(_GROUP_UUID_NAMESPACE, f"{scope}\n{canonical}").hex
+@pytest.mark.parametrize(
+    ("what", "declaration"),
+    [
+        ("resource name", {"resource_name": "weekly"}),
+        ("stack", {"stack": "prod"}),
+        ("project", {"project": "other"}),
+        ("input", {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "other"}),
+    ],
+)
+def test_another_name_stack_project_or_input_gets_another_group_uuid(
+    what: str, declaration: dict[str, Any]
+) -> None:
+    assert declared_group_uuid(**declaration) != declared_group_uuid(), f"a different {what}"
 
 
 @pulumi.runtime.test

@@ -83,7 +83,9 @@ def test_group_with_two_roots_cannot_be_deleted_as_a_vm_backup(simulator_client:
     assert result.status_code == 503
     assert result.json()["error"]["code"] == "SYS.1006"
     assert "Multiple root volumes found within group uuid" in result.json()["error"]["details"]
-    for member in group_members(simulator_client, headers, group):
+    members = group_members(simulator_client, headers, group)
+    assert len(members) == 6, "the refused delete left both sets of three members"
+    for member in members:
         assert _delete(simulator_client, headers, f"volume-backups/{member['uuid']}").status_code == 200
     assert group_members(simulator_client, headers, group) == []
 
