@@ -221,7 +221,7 @@ def test_delete_whose_job_record_expired_is_settled_by_querying_the_group(
     ctx: OperationContext, simulator: RunningSimulator, api_path: str
 ) -> None:
     # The job ends, but its record is gone when the result is due: only the query can tell what happened.
-    resource_id, outputs = RESOURCE.create(ctx, props())
+    resource_id, outputs = create(ctx, props())
     if api_path.startswith("/zstack/v1/volume-backups"):  # reach the member-by-member fallback
         data_member = next(m for m in live_groups(simulator)[resource_id] if m["type"] == "Data")
         simulator.simulator.faults.fail_member_delete(target=data_member["uuid"], count=1)

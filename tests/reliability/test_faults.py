@@ -17,6 +17,7 @@ import signal
 import time
 
 import pytest
+from zstack_simulator import seed
 
 from tests.fixtures.stack import VM_BACKUP_TYPE, ZStackStack
 from tests.reliability._cli import (

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_zstack as zstack
 import pytest
 from pulumi_zstack_provider import Role, VmBackupProperties
-from pulumi_zstack_provider._ids import DERIVED_NAMESPACE as _GROUP_UUID_NAMESPACE
 
 pytestmark = pytest.mark.unit
 
