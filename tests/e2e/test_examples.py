@@ -84,7 +84,7 @@ def test_nightly_backups_back_up_every_listed_vm_and_replace_them_the_next_night
     assert set(second) == set(VMS.values())
     assert not set(second.values()) & set(first.values()), "every VM has a new backup, last night's are gone"
     apis = sorted(r.api for r in zstack_stack.writes())
-    assert apis == ["CreateVmBackup"] * 3 + ["DeleteVmBackup"] * 3
+    assert apis == ["CreateUserTag"] * 3 + ["CreateVmBackup"] * 3 + ["DeleteVmBackup"] * 3
 
 
 def _make_group_outside_pulumi(stack: ZStackStack, name: str) -> str:
@@ -134,7 +134,11 @@ def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZSt
     assert outputs["golden_volumes"] == 1 + len(seed.RUNNING_VM_DATA_VOLUME_UUIDS)
     assert outputs["adopted_group"] == by_hand
     assert outputs["adopted_status"] == "Ready"
-    assert zstack_stack.writes() == [], "adopting makes no backup"
+    # Adopting makes no backup; it only marks the adopted one as recorded in a stack, so that a forced
+    # replacement of the resource takes a new backup instead of adopting this one again.
+    assert [(r.api, r.status) for r in zstack_stack.writes()] == [("CreateUserTag", 202)]
+    (root,) = [b for b in zstack_stack.live_groups()[by_hand] if b["type"] == "Root"]
+    assert root["userTags"] == ["pulumi-zstack::recorded"]
     assert set(zstack_stack.live_groups()) == {golden, by_hand}
     assert zstack_stack.preview().summary == {}
 
