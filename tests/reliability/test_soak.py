@@ -29,6 +29,7 @@ from tests.reliability._cli import (
     descendants,
     figure,
     finish_cli,
+    job_polls,
     live_groups,
     nightly,
     program,
@@ -85,7 +86,7 @@ def test_a_ten_minute_backup_job_through_the_cli(
     )
     elapsed = time.monotonic() - started
     zstack_stack.transcript.append(shown(done))
-    polls = [r for r in zstack_stack.requests() if r.api == "QueryJob"]
+    polls = job_polls(zstack_stack)
     progress = progress_seconds(shown(done))
     figure(
         request,
@@ -97,7 +98,7 @@ def test_a_ten_minute_backup_job_through_the_cli(
     assert elapsed >= LONG_JOB_S, "the CLI returned before ZStack finished the job"
     single_group(zstack_stack)
     assert len(create_jobs(sim)) == 1
-    assert [p.status for p in polls].count(200) == 1, "one poll delivered the result"
+    assert polls.count(200) == 1, "one poll delivered the result"
     assert len(polls) <= LONG_JOB_S / 10 + 10, "polls back off to the 10 s cap"
     assert progress, "the job's progress was shown"
     assert max(progress) >= LONG_JOB_S - 30, f"progress stopped being shown: {progress}"
