@@ -241,6 +241,8 @@ _RECORD_ATTEMPTS = 3
 
 
 def group_occupancy(ctx: OperationContext, group_uuid: str, members: Sequence[WireVolumeBackup]) -> Occupancy:
+    # The create that follows the probe looks the group up first; it reuses this look-up instead.
+    ctx.remember(f"members:{group_uuid}", list(members))
     if not members:
         return Occupancy.FREE
     group = BackupGroup(group_uuid, list(members), None)
@@ -319,7 +321,8 @@ def take_backup(
     Callers choose `group_uuid` so that only their own earlier attempt can have made it. `subject` names
     the backup in progress lines and errors, e.g. ``VmBackup <group uuid>``.
     """
-    existing = live_members(ctx, group_uuid)
+    looked_up: list[WireVolumeBackup] | None = ctx.recall(f"members:{group_uuid}")
+    existing = looked_up if looked_up is not None else live_members(ctx, group_uuid)
     finished: BackupGroup | None = None
     if existing:
         _check_adoptable(group_uuid, existing, request.root_volume_uuid)

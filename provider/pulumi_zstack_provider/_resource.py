@@ -43,6 +43,15 @@ class OperationContext:
     def __init__(self, client: ZStackClient) -> None:
         self.client = client
         self._last_report = 0.0
+        self._looked_up: dict[str, Any] = {}
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep what a look-up found for the next step of this same operation, to spare a second query."""
+        self._looked_up[key] = value
+
+    def recall(self, key: str) -> Any:
+        """What `remember` kept under `key` (once), or None."""
+        return self._looked_up.pop(key, None)
 
     def progress(self, message: str) -> None:
         now = time.monotonic()
