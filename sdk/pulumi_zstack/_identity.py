@@ -1,12 +1,39 @@
-"""The id a resource's first create uses, derived in the program so that a retry derives it again."""
+"""What every resource of the SDK does before it registers: check the arguments, derive the id of a first
+create, and list every property so that the engine's values reach the resource's attributes."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pulumi
-from pulumi_zstack_provider import derived_id
+from pulumi_zstack_provider import ResourceModel, derived_id
+
+
+def inputs_of(
+    kind: str, args_type: type[Any], resource_name: str, args: Any, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The inputs given as an `args_type` instance and/or keywords, without the unset ones.
+
+    An unknown keyword is refused here, in the program, naming the valid ones.
+    """
+    names = [f.name for f in dataclasses.fields(args_type)]
+    unknown = sorted(set(kwargs) - set(names))
+    if unknown:
+        raise TypeError(
+            f"{kind} {resource_name!r}: unknown argument(s) {', '.join(unknown)}; "
+            f"valid ones: {', '.join(names)}"
+        )
+    given = dataclasses.asdict(args) if args is not None else {}
+    given.update(kwargs)
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def every_property(model: type[ResourceModel], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """`inputs` plus every other property as None: the engine fills a resource's attribute only if its key
+    was registered."""
+    return {**{p.name: None for p in model.properties()}, **inputs}
 
 
 def derived_identity(

@@ -10,7 +10,7 @@ import pulumi.dynamic
 from pulumi_zstack_provider import Role, VmBackupProperties
 from pulumi_zstack_provider.providers import VmBackupProvider
 
-from ._identity import derived_identity
+from ._identity import derived_identity, every_property, inputs_of
 
 
 @dataclasses.dataclass
@@ -54,7 +54,6 @@ class VmBackupArgs:
     """Longest wait between two polls of a ZStack job (default 10s)."""
 
 
-_ARG_NAMES = tuple(f.name for f in dataclasses.fields(VmBackupArgs))
 _SETTINGS = frozenset(p.name for p in VmBackupProperties.properties_with(Role.SETTING))
 
 
@@ -129,15 +128,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        unknown = sorted(set(kwargs) - set(_ARG_NAMES))
-        if unknown:
-            raise TypeError(
-                f"VmBackup {resource_name!r}: unknown argument(s) {', '.join(unknown)}; "
-                f"valid ones: {', '.join(_ARG_NAMES)}"
-            )
-        given = dataclasses.asdict(args) if args is not None else {}
-        given.update(kwargs)
-        inputs = {k: v for k, v in given.items() if v is not None}
+        inputs = inputs_of("VmBackup", VmBackupArgs, resource_name, args, kwargs)
         if "group_uuid" not in inputs:
             inputs["group_uuid"] = derived_identity(resource_name, inputs, exclude=_SETTINGS)
         self._register(resource_name, inputs, opts)
@@ -145,10 +136,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     def _register(
         self, resource_name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None
     ) -> None:
-        # Every property must be present (None when not set) for the engine's value to reach its attribute.
-        props: dict[str, Any] = {p.name: None for p in VmBackupProperties.properties()}
-        props.update(inputs)
-        super().__init__(VmBackupProvider(), resource_name, props, opts)
+        super().__init__(VmBackupProvider(), resource_name, every_property(VmBackupProperties, inputs), opts)
 
     @staticmethod
     def get(

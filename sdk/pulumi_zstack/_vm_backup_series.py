@@ -10,7 +10,7 @@ import pulumi.dynamic
 from pulumi_zstack_provider import Role, VmBackupSeriesProperties
 from pulumi_zstack_provider.providers import VmBackupSeriesProvider
 
-from ._identity import derived_identity
+from ._identity import derived_identity, every_property, inputs_of
 
 
 @dataclasses.dataclass
@@ -55,7 +55,6 @@ class VmBackupSeriesArgs:
     """Longest wait between two polls of a ZStack job (default 10s)."""
 
 
-_ARG_NAMES = tuple(f.name for f in dataclasses.fields(VmBackupSeriesArgs))
 # Retention and triggers change the series in place; they must not change the id of its first create.
 _NOT_SHAPING = frozenset(
     {p.name for p in VmBackupSeriesProperties.properties_with(Role.SETTING)} | {"keep", "triggers"}
@@ -116,18 +115,8 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        unknown = sorted(set(kwargs) - set(_ARG_NAMES))
-        if unknown:
-            raise TypeError(
-                f"VmBackupSeries {resource_name!r}: unknown argument(s) {', '.join(unknown)}; "
-                f"valid ones: {', '.join(_ARG_NAMES)}"
-            )
-        given = dataclasses.asdict(args) if args is not None else {}
-        given.update(kwargs)
-        inputs = {k: v for k, v in given.items() if v is not None}
+        inputs = inputs_of("VmBackupSeries", VmBackupSeriesArgs, resource_name, args, kwargs)
         if "series_uuid" not in inputs:
             inputs["series_uuid"] = derived_identity(resource_name, inputs, exclude=_NOT_SHAPING)
-        # Every property must be present (None when not set) for the engine's value to reach its attribute.
-        props: dict[str, Any] = {p.name: None for p in VmBackupSeriesProperties.properties()}
-        props.update(inputs)
+        props = every_property(VmBackupSeriesProperties, inputs)
         super().__init__(VmBackupSeriesProvider(), resource_name, props, opts)

@@ -10,29 +10,12 @@ import pulumi_zstack as zstack
 import pytest
 from pulumi_zstack_provider import Role, VmBackupProperties
 
+from tests.sdk._mocks import RecordingMocks
+
 pytestmark = pytest.mark.unit
 
 ROOT = "20000000000040008000000000000011"
 STORAGE = "30000000000040008000000000000001"
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.registered[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
-@pytest.fixture
-def mocks() -> RecordingMocks:
-    recording = RecordingMocks()
-    pulumi.runtime.set_mocks(recording, project="proj", stack="dev", preview=False)
-    return recording
 
 
 @pulumi.runtime.test
