@@ -96,9 +96,10 @@ class _ReplacedIds:
 
     Create receives only the new inputs, and for a replacement the engine checks them again as if the
     resource were new (no old inputs, so that defaults can be chosen afresh): nothing in them tells a
-    replacement from a first create. But the engine always diffs a resource that is in the state before it
-    creates its replacement, in the same provider process. Keyed by the identity input, which the SDK
-    derives from the stack and the resource name, so it is unique per resource.
+    replacement from a first create. But a replacement the engine decides on (an input change, a
+    replacement trigger, drift) follows its diff, in the same provider process. Keyed by the identity input,
+    which the SDK derives from the stack and the resource name, so it is unique per resource. `--replace`
+    and `--target-replace` skip the diff: see `_id_for_create`.
     """
 
     def __init__(self) -> None:
@@ -206,8 +207,8 @@ class SchemaProvider(ResourceProvider):
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         identity = self._model.identity()
         if identity is not None and isinstance(news.get(identity.name), str):
-            # Whatever the engine decides (an input change, `--replace`, a replacement trigger), a create
-            # that follows this diff replaces `id_`.
+            # Whatever the engine decides (an input change, a replacement trigger, drift), a create that
+            # follows this diff replaces `id_`.
             _replaced_ids.remember(news[identity.name], id_)
         replaces = self.definition.drift_replaces(olds)
         changed = False
