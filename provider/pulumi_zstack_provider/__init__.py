@@ -20,7 +20,6 @@ from ._client import (
     TransportError,
     ZStackError,
 )
-from ._ids import derived_id
 from ._provider import ProviderError, SchemaProvider
 from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
@@ -64,5 +63,4 @@ __all__ = [
     "VmBackupSeriesProvider",
     "ZStackClient",
     "ZStackError",
-    "derived_id",
 ]

@@ -6,18 +6,22 @@ shares the CreateVmBackup inputs and the timeout settings declared here.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, PollSchedule, ZStackError
-from ._resource import Occupancy, OperationContext
-from ._schema import Input, ResourceModel, Setting
+from ._ownership import GroupTags, Owner, OwnerTag, first_free, handed_out, tags_of
+from ._resource import OperationContext
+from ._schema import Input, Output, ResourceModel, Role, Setting
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
+
+logger = logging.getLogger("pulumi_zstack")
 
 DEFAULT_CREATE_TIMEOUT = "60m"
 DEFAULT_DELETE_TIMEOUT = "20m"
@@ -29,7 +33,45 @@ _REPLACE_CREATE_ONLY = Input(replace=True, create_only=True)
 _SERVER_NAME_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$")
 
 
-class CreateVmBackupInputs(ResourceModel):
+class OwnedResourceInputs(ResourceModel):
+    """What the SDK tells every resource that makes objects in ZStack about itself; kept in state."""
+
+    owner_stack: Annotated[str, StringConstraints(min_length=1), Input(create_only=True)] = Field(
+        description="Set by the SDK: `organization/project/stack` of the program that declares the resource. "
+        "With `owner_urn` it makes the ids of what the resource creates in ZStack."
+    )
+    owner_urn: Annotated[str, StringConstraints(min_length=1), Input(create_only=True)] = Field(
+        description="Set by the SDK: the resource's URN (type and parent chain included) when it was made. "
+        "Written into the owner tag of every backup group it holds."
+    )
+    owner_claim: Annotated[str | None, Output()] = Field(
+        default=None,
+        description="The token in the owner tag of every backup group this resource holds; only a resource "
+        "whose state keeps a group's token deletes that group. None for groups made before owner tags.",
+    )
+
+    def owner(self) -> Owner:
+        return Owner(self.owner_stack, self.owner_urn)
+
+    @staticmethod
+    def owner_of(state: Mapping[str, Any]) -> Owner | None:
+        """The owner a state records; None for resources made before owners were recorded."""
+        stack, urn = state.get("owner_stack"), state.get("owner_urn")
+        return (
+            Owner(stack, urn) if isinstance(stack, str) and stack and isinstance(urn, str) and urn else None
+        )
+
+    def shaping_inputs(self, *excluded: str) -> dict[str, Any]:
+        """The inputs that decide what a create makes: every input but the ids and `excluded`."""
+        names = {
+            p.name
+            for p in self.properties_with(Role.INPUT)
+            if not p.identity and p.name not in {"owner_stack", "owner_urn", *excluded}
+        }
+        return self.model_dump(include=names)
+
+
+class CreateVmBackupInputs(OwnedResourceInputs):
     """CreateVmBackup's parameters. ZStack has no update API for backups: each one replaces on change."""
 
     root_volume_uuid: Annotated[ZStackUuid, _REPLACE] = Field(
@@ -66,7 +108,10 @@ class CreateVmBackupInputs(ResourceModel):
         default=None, description="ZStack system tags attached to each volume backup."
     )
     user_tags: Annotated[list[str] | None, _REPLACE_CREATE_ONLY] = Field(
-        default=None, description="ZStack user tags sent with the request."
+        default=None,
+        description="ZStack user tags attached to every volume backup of the group. ZStack drops the "
+        "userTags of a CreateVmBackup request, so the provider attaches them with CreateUserTag once the "
+        "backup is made.",
     )
 
     create_timeout: Annotated[Duration | None, Setting()] = Field(
@@ -100,8 +145,6 @@ class CreateVmBackupInputs(ResourceModel):
         body: dict[str, Any] = {"params": params}
         if self.system_tags:
             body["systemTags"] = list(self.system_tags)
-        if self.user_tags:
-            body["userTags"] = list(self.user_tags)
         return body
 
 
@@ -233,63 +276,161 @@ def live_members(ctx: OperationContext, group_uuid: str) -> list[WireVolumeBacku
     return [m for m in members if m.status != "Deleted"]
 
 
-#: The user tag a complete backup gets just before a create hands it to the engine, which records it in the
-#: stack. A create that finds a complete backup without it resumes an interrupted attempt; with it, the
-#: backup may be the one a replacement replaces, and is never adopted.
-RECORDED_TAG = "pulumi-zstack::recorded"
-_RECORD_ATTEMPTS = 3
+#: How long writing or moving an owner tag may take. A tag is written once the backup is complete, so it has a
+#: deadline of its own: a backup finished near `create_timeout` is not failed for want of time to tag it.
+TAG_TIMEOUT = "10m"
+_TAG_ATTEMPTS = 3
 
 
-def group_occupancy(ctx: OperationContext, group_uuid: str, members: Sequence[WireVolumeBackup]) -> Occupancy:
-    # The create that follows the probe looks the group up first; it reuses this look-up instead.
-    ctx.remember(f"members:{group_uuid}", list(members))
-    if not members:
-        return Occupancy.FREE
-    group = BackupGroup(group_uuid, list(members), None)
-    if not group.ready or group.root is None or not _is_recorded(ctx, group.root.uuid):
-        return Occupancy.RESUMABLE
-    return Occupancy.RECORDED
+def tags_by_resource(ctx: OperationContext, resource_uuids: Sequence[str]) -> dict[str, GroupTags]:
+    """The owner tags (and the legacy mark) on each of `resource_uuids`, in one query per 50 uuids."""
+    found: dict[str, GroupTags] = {}
+    unique = sorted(set(resource_uuids))
+    for start in range(0, len(unique), 50):
+        chunk = unique[start : start + 50]
+        found.update(
+            tags_of(
+                ctx.client.query("user-tags", f"resourceUuid?={','.join(chunk)}", "tag~=pulumi-zstack::%")
+            )
+        )
+    return found
 
 
-def _is_recorded(ctx: OperationContext, root_backup_uuid: str) -> bool:
-    return bool(ctx.client.query("user-tags", f"resourceUuid={root_backup_uuid}", f"tag={RECORDED_TAG}"))
+def group_tags(ctx: OperationContext, group: BackupGroup) -> GroupTags:
+    if group.root is None:
+        return GroupTags()
+    return tags_by_resource(ctx, [group.root.uuid]).get(group.root.uuid, GroupTags())
 
 
-def _record(
-    ctx: OperationContext, group: BackupGroup, limits: Limits, subject: str, *, resumed: bool
-) -> None:
-    root = group.root
-    if root is None or (resumed and _is_recorded(ctx, root.uuid)):
-        return
+def _run_tag_job(ctx: OperationContext, method: str, path: str, subject: str, **kwargs: Any) -> None:
+    limits = Limits.start(TAG_TIMEOUT, TAG_TIMEOUT, None)
+    ctx.run_job(
+        method,
+        path,
+        deadline=limits.deadline,
+        operation=subject,
+        max_poll_interval=limits.max_poll_interval,
+        **kwargs,
+    )
+
+
+def attach_user_tag(ctx: OperationContext, resource_uuid: str, tag: str, subject: str) -> None:
+    """CreateUserTag on a volume backup, checked: a failed poll does not mean the tag is missing."""
     failure: ZStackError | None = None
-    # A 503 on a poll of the tag job does not mean the tag is missing (as with the backup itself), and a
-    # second tag is harmless: look, and tag again, a few times.
-    for _ in range(_RECORD_ATTEMPTS):
+    for _ in range(_TAG_ATTEMPTS):
         try:
-            ctx.run_job(
+            _run_tag_job(
+                ctx,
                 "POST",
                 "/user-tags",
+                subject,
                 body={
-                    "params": {
-                        "resourceType": "VolumeBackupVO",
-                        "resourceUuid": root.uuid,
-                        "tag": RECORDED_TAG,
-                    }
+                    "params": {"resourceType": "VolumeBackupVO", "resourceUuid": resource_uuid, "tag": tag}
                 },
-                deadline=limits.deadline,
-                operation=f"recording of {subject}",
-                max_poll_interval=limits.max_poll_interval,
             )
             return
         except ZStackError as error:
             failure = error
-            if _is_recorded(ctx, root.uuid):
+            if ctx.client.query("user-tags", f"resourceUuid={resource_uuid}", f"tag={tag}"):
                 return
-    raise ZStackError(
-        f"{subject} is complete, but tagging its root backup {root.uuid} with the user tag "
-        f"{RECORDED_TAG!r} failed: {str(failure).rstrip('.')}. The tag tells later replacements that this "
-        "backup is in a stack. Run `pulumi up` again: it resumes this backup and tags it."
-    )
+    raise ZStackError(f"{subject} failed: {str(failure).rstrip('.')}")
+
+
+def claim_group(
+    ctx: OperationContext,
+    group: BackupGroup,
+    tag: OwnerTag,
+    *,
+    subject: str,
+    current: GroupTags | None = None,
+) -> None:
+    """Make the resource named by `tag` the group's one owner: write its tag, then remove the other owners'.
+
+    Written only once the group is complete, just before a create or update hands it to the engine. Until
+    the other tags are gone no resource may delete the group (`GroupTags.held_by`), so an interruption in
+    between is safe, and the next attempt finishes the move.
+    """
+    root = group.root
+    if root is None:
+        raise ZStackError(f"{subject}: the group has no root volume backup to carry its owner tag")
+    tags = current if current is not None else group_tags(ctx, group)
+    if not any(o.claim == tag.claim for o in tags.owners):
+        try:
+            attach_user_tag(ctx, root.uuid, tag.render(), f"owner tag of {subject}")
+        except ZStackError as error:
+            raise ZStackError(
+                f"{error} The tag marks the backup as this resource's, so that no later create resumes it "
+                "and no other resource deletes it. Run `pulumi up` again: it finds this backup and tags it."
+            ) from None
+    for other in tags.owners:
+        if other.claim != tag.claim and other.tag_uuid:
+            ctx.progress(f"{subject}: taking the backup over from {other.urn}")
+            _run_tag_job(
+                ctx, "DELETE", f"/tags/{other.tag_uuid}", f"removal of {other.urn}'s owner tag from {subject}"
+            )
+
+
+def apply_user_tags(
+    ctx: OperationContext, group: BackupGroup, user_tags: Sequence[str], subject: str
+) -> None:
+    """Attach the `user_tags` input to every member: ZStack drops the userTags of a CreateVmBackup request."""
+    if not user_tags:
+        return
+    present = {
+        (t.get("resourceUuid"), t.get("tag"))
+        for t in ctx.client.query("user-tags", f"resourceUuid?={','.join(m.uuid for m in group.members)}")
+    }
+    for member in group.ordered_members():
+        for tag in user_tags:
+            if (member.uuid, tag) not in present:
+                attach_user_tag(ctx, member.uuid, tag, f"user tag {tag!r} of {subject}")
+
+
+@dataclass(frozen=True)
+class OwnedGroups:
+    """Every group under one owner's ids (all generations, all inputs), with the tags on their roots."""
+
+    members: dict[str, list[WireVolumeBackup]]
+    tags: dict[str, GroupTags]
+
+    def group(self, group_uuid: str, root_volume_hint: str | None = None) -> BackupGroup:
+        live = [m for m in self.members.get(group_uuid, []) if m.status != "Deleted"]
+        return BackupGroup(group_uuid, live, root_volume_hint)
+
+    def tags_of(self, group_uuid: str) -> GroupTags:
+        root = self.group(group_uuid).root
+        return self.tags.get(root.uuid, GroupTags()) if root is not None else GroupTags()
+
+    def resumable(self, group_uuid: str) -> bool:
+        """An earlier attempt that never reached a state: every member alive, no owner tag, no legacy mark."""
+        members = self.members.get(group_uuid)
+        if not members or any(m.status == "Deleted" for m in members):
+            return False
+        return not self.tags_of(group_uuid).handed_out
+
+    def choose(self, candidates: Sequence[str]) -> str:
+        """An earlier, unfinished attempt among `candidates` if any, else the first id nothing uses."""
+        return next((c for c in candidates if self.resumable(c)), None) or first_free(
+            candidates, set(self.members)
+        )
+
+
+def owned_groups(ctx: OperationContext, pattern: str) -> OwnedGroups:
+    """The groups whose uuid matches the LIKE `pattern` (Deleted members included) and their roots' tags."""
+    members: dict[str, list[WireVolumeBackup]] = {}
+    for inventory in ctx.client.query("volume-backups", f"groupUuid~={pattern}"):
+        member = WireVolumeBackup.model_validate(inventory)
+        if member.group_uuid:
+            members.setdefault(member.group_uuid, []).append(member)
+    roots = [
+        m.uuid for group in members.values() for m in group if m.type == "Root" and m.status != "Deleted"
+    ]
+    return OwnedGroups(members, tags_by_resource(ctx, roots))
+
+
+def candidates(make_id: Callable[[int], str], taken: int) -> list[str]:
+    """Ids of one line, enough of them that at least one is not among `taken` groups."""
+    return [make_id(generation) for generation in range(taken + 1)]
 
 
 def live_groups(ctx: OperationContext, group_uuids: Sequence[str]) -> dict[str, list[WireVolumeBackup]]:
@@ -339,7 +480,7 @@ def take_backup(
             if not live_members(ctx, group_uuid):
                 raise
     group = finished or _wait_until_ready(ctx, group_uuid, request.root_volume_uuid, limits, subject, hint)
-    _record(ctx, group, limits, subject, resumed=bool(existing))
+    apply_user_tags(ctx, group, request.user_tags or [], subject)
     return group
 
 
@@ -461,3 +602,63 @@ def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subj
             "The resource stays in the stack; check the backup storage in ZStack and run the operation "
             "again."
         )
+
+
+def delete_if_held(
+    ctx: OperationContext,
+    group_uuid: str,
+    claim: str | None,
+    limits: Limits,
+    *,
+    subject: str,
+    hint: str,
+) -> bool:
+    """Delete a group the state holds, unless another resource has adopted it since; True if deleted.
+
+    A group handed to the engine by a create or update of this same run is never deleted: it is the one a
+    replacement kept (an adopted group under ``--replace``).
+    """
+    if group_uuid in handed_out:
+        logger.warning(
+            "warning: %s: kept, not deleted: this run handed the same backup group to its replacement",
+            subject,
+        )
+        return False
+    members = live_members(ctx, group_uuid)
+    if not members:
+        return True
+    tags = group_tags(ctx, BackupGroup(group_uuid, members, None))
+    if not tags.held_by(claim):
+        owners = ", ".join(sorted({o.urn for o in tags.owners})) or "another resource"
+        logger.warning(
+            "warning: %s: dropped from this stack but not deleted: %s holds the backup group now",
+            subject,
+            owners,
+        )
+        return False
+    delete_group(ctx, group_uuid, limits, subject=subject, hint=hint)
+    return True
+
+
+def sweep_unrecorded(
+    ctx: OperationContext, owner: Owner, limits: Limits, *, keep: Sequence[str], subject: str, hint: str
+) -> None:
+    """Delete the complete groups an owner made that never reached a state (interrupted, timed-out attempts).
+
+    Only groups under the owner's own ids, with no owner tag and every member Ready: a group still being made
+    is left to finish (the orphans command lists it), and a tagged group is in some state.
+    """
+    owned = owned_groups(ctx, owner.like_pattern)
+    for group_uuid in sorted(owned.members):
+        group = owned.group(group_uuid)
+        if (
+            group_uuid in keep
+            or group_uuid in handed_out
+            or not owned.resumable(group_uuid)
+            or not group.ready
+        ):
+            continue
+        ctx.progress(
+            f"{subject}: deleting backup group {group_uuid}, an attempt that never reached the stack"
+        )
+        delete_group(ctx, group_uuid, limits, subject=f"{subject} unrecorded attempt {group_uuid}", hint=hint)

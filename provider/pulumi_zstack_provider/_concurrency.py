@@ -6,7 +6,10 @@ that waits for its ZStack job holds one of those four threads for the whole job,
 run in waves of four. `configure` runs in that same process before any create, so it widens the pool there:
 to the user's cap (`zstack:maxConcurrentOperations`) plus the host's own four threads, which stay free for
 checks, diffs and the other dynamic providers of the program. `operation_slot` bounds our own operations to
-the cap, so a fleet larger than the cap queues instead of flooding the management node.
+the cap, so a fleet larger than the cap queues instead of flooding the management node. An operation that
+queues holds a host thread while it waits, so each one that has to wait widens the pool by one more thread:
+however many operations the engine sends at once, four threads stay free for checks and diffs, which never
+wait for a ZStack job.
 
 When the host is not the one this was written against, the pool is left alone, one warning line says so,
 and operations run four at a time as before.
@@ -46,6 +49,7 @@ class OperationSlots:
     def __init__(self, size: int) -> None:
         self._size = size
         self._busy = 0
+        self._waiting = 0
         self._changed = threading.Condition()
 
     @property
@@ -57,10 +61,18 @@ class OperationSlots:
             self._size = size
             self._changed.notify_all()
 
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         with self._changed:
-            self._changed.wait_for(lambda: self._busy < self._size)
+            if self._busy >= self._size:
+                self._waiting += 1
+                _keep_host_threads_free(self._size + self._waiting)
+                self._changed.wait_for(lambda: self._busy < self._size)
+                self._waiting -= 1
             self._busy += 1
         try:
             yield
@@ -115,6 +127,14 @@ def widen_host_pool(workers: int) -> int:
         return pool._max_workers
 
 
+def _keep_host_threads_free(operations: int) -> None:
+    """Make room in the host's pool for `operations` of ours (running or queued) plus its own threads."""
+    try:
+        widen_host_pool(operations + HOST_WORKERS)
+    except HostPoolNotFound as error:
+        _warn_once(str(error))
+
+
 def _warn_once(reason: str) -> None:
     global _warned
     with _warn_lock:
@@ -139,7 +159,4 @@ def configure(config: Mapping[str, Any]) -> None:
     except ConfigurationError:
         limit = DEFAULT_MAX_CONCURRENT_OPERATIONS  # check reports the bad value, naming the key
     _slots.resize(limit)
-    try:
-        widen_host_pool(limit + HOST_WORKERS)
-    except HostPoolNotFound as error:
-        _warn_once(str(error))
+    _keep_host_threads_free(limit + _slots.waiting)

@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -33,8 +32,7 @@ from pydantic_core import ErrorDetails
 from . import _concurrency
 from ._client import ConfigurationError, ConnectionSettings, ZStackError
 from ._error_report import install as install_error_report
-from ._ids import successor_id
-from ._resource import Occupancy, OperationContext, ResourceDefinition
+from ._resource import OperationContext, ResourceDefinition
 from ._schema import ResourceModel, Role, contains_unknown
 
 if TYPE_CHECKING:
@@ -89,35 +87,6 @@ class _Runtime:
 
 _runtime = _Runtime()
 atexit.register(_runtime.close)
-
-
-class _ReplacedIds:
-    """The id each resource in the state had when the engine diffed it, for a replacement's create.
-
-    Create receives only the new inputs, and for a replacement the engine checks them again as if the
-    resource were new (no old inputs, so that defaults can be chosen afresh): nothing in them tells a
-    replacement from a first create. But a replacement the engine decides on (an input change, a
-    replacement trigger, drift) follows its diff, in the same provider process. Keyed by the identity input,
-    which the SDK derives from the stack and the resource name, so it is unique per resource. `--replace`
-    and `--target-replace` skip the diff: see `_id_for_create`.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: dict[str, str] = {}
-
-    def remember(self, identity: str, resource_id: str) -> None:
-        with self._lock:
-            self._ids[identity] = resource_id
-
-    def get(self, identity: str) -> str | None:
-        with self._lock:
-            return self._ids.get(identity)
-
-
-_replaced_ids = _ReplacedIds()
-#: Bounds the search for a free id; each step is one query.
-_MAX_SUCCESSORS = 16
 
 
 def _setup_logging() -> None:
@@ -204,14 +173,10 @@ class SchemaProvider(ResourceProvider):
             failures.append(CheckFailure(error.setting, str(error)))
         return CheckResult(checked, failures)
 
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        identity = self._model.identity()
-        if identity is not None and isinstance(news.get(identity.name), str):
-            # Whatever the engine decides (an input change, a replacement trigger, drift), a create that
-            # follows this diff replaces `id_`.
-            _replaced_ids.remember(news[identity.name], id_)
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Nothing here reaches ZStack or waits for it: a preview of any size costs no request.
         replaces = self.definition.drift_replaces(olds)
-        changed = False
+        changed = self.definition.pending_update(olds)
         for spec in self._model.properties_with(Role.INPUT, Role.SETTING):
             old, new = olds.get(spec.name), news.get(spec.name)
             differs = contains_unknown(new) or spec.canonical(old) != spec.canonical(new)
@@ -224,37 +189,8 @@ class SchemaProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         model = self._model.model_validate(self._model.user_supplied(props))
-
-        def create(ctx: OperationContext) -> tuple[str, dict[str, Any]]:
-            resource_id = self._id_for_create(ctx, props)
-            return resource_id, self.definition.create(ctx, model, resource_id)
-
-        resource_id, outputs = self._call(create)
+        resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
         return CreateResult(resource_id, outputs)
-
-    def _id_for_create(self, ctx: OperationContext, props: Mapping[str, Any]) -> str:
-        identity = self._model.identity()
-        declared = props.get(identity.name) if identity is not None else None
-        if not declared:
-            return uuid.uuid4().hex
-        replaced = _replaced_ids.get(str(declared))
-        if replaced is not None:
-            # Never the id of the object being replaced, and the same for every attempt at this
-            # replacement: whatever an earlier attempt left under it is resumed.
-            return successor_id(replaced)
-        # A first create, a retry of one that never reached the state, or a replacement the engine forced
-        # without a diff (`--replace`, `--target-replace`): the same calls reach us for each. An earlier
-        # attempt's object under the declared id is resumed; one that was handed to a stack may be the very
-        # object being replaced, so it is never adopted: the next free id in its line is taken.
-        candidate = str(declared)
-        for _ in range(_MAX_SUCCESSORS):
-            if self.definition.occupancy(ctx, candidate) is not Occupancy.RECORDED:
-                return candidate
-            candidate = successor_id(candidate)
-        raise ProviderError(
-            f"{self.definition.label}: {_MAX_SUCCESSORS} successive ids after {declared} are all taken in "
-            "ZStack; set the id input explicitly to a new UUID."
-        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outcome = self._call(lambda ctx: self.definition.read(ctx, id_, props))
@@ -268,7 +204,7 @@ class SchemaProvider(ResourceProvider):
             for p in self._model.properties()
             if p.updates_in_place and p.canonical(olds.get(p.name)) != p.canonical(news.get(p.name))
         ]
-        if in_place:
+        if in_place or self.definition.pending_update(olds):
             model = self._model.model_validate(self._model.user_supplied(news))
             return UpdateResult(self._call(lambda ctx: self.definition.update(ctx, id_, olds, model)))
         # Only settings changed: they change how later operations run, and nothing in ZStack. Create-only

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import enum
 import logging
 import time
 from collections.abc import Mapping
@@ -21,14 +20,6 @@ ModelT = TypeVar("ModelT", bound=ResourceModel)
 
 #: A long job reports progress at most this often, so the engine's output stays readable.
 PROGRESS_EVERY_SECONDS = 10.0
-
-
-class Occupancy(enum.Enum):
-    """What ZStack holds under an id a create may use."""
-
-    FREE = "free"  # nothing: make it
-    RESUMABLE = "resumable"  # an earlier attempt's, still running or never handed to a stack: resume it
-    RECORDED = "recorded"  # complete and handed to a stack: maybe the very object being replaced
 
 
 @dataclass(frozen=True)
@@ -76,15 +67,12 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
     label: ClassVar[str]
 
     @abc.abstractmethod
-    def create(self, ctx: OperationContext, props: ModelT, resource_id: str) -> dict[str, Any]:
-        """Make the resource under `resource_id` (chosen by the provider) and return every property.
+    def create(self, ctx: OperationContext, props: ModelT) -> tuple[str, dict[str, Any]]:
+        """Make the resource and return its id and every property.
 
-        Making it must be resumable: an earlier attempt under the same id may have been interrupted.
+        Under the ownership rules of `_ownership`: resume only this resource's own earlier attempt for the
+        same inputs, never an object another state may hold (apart from explicit adoption).
         """
-
-    @abc.abstractmethod
-    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
-        """What ZStack holds under `resource_id`, before a create under that id."""
 
     @abc.abstractmethod
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
@@ -93,6 +81,10 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
     def drift_replaces(self, state: Mapping[str, Any]) -> list[str]:
         """Outputs in `state` that show the resource can no longer serve and must be made again."""
         return []
+
+    def pending_update(self, state: Mapping[str, Any]) -> bool:
+        """Whether `state` records work left over that the next update must finish (e.g. a failed prune)."""
+        return False
 
     def update(
         self, ctx: OperationContext, resource_id: str, olds: Mapping[str, Any], props: ModelT

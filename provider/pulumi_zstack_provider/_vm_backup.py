@@ -13,13 +13,19 @@ from ._backup_group import (
     BackupGroup,
     CreateVmBackupInputs,
     Limits,
-    delete_group,
-    group_occupancy,
+    candidates,
+    claim_group,
+    delete_if_held,
+    group_tags,
     live_members,
+    logger,
     original_name,
+    owned_groups,
+    sweep_unrecorded,
     take_backup,
 )
-from ._resource import Occupancy, OperationContext, ReadOutcome, ResourceDefinition
+from ._ownership import OwnerTag, digest, handed_out, new_claim
+from ._resource import OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output
 from ._types import ZStackUuid
 
@@ -34,10 +40,10 @@ class VmBackupProperties(CreateVmBackupInputs):
     )
     group_uuid: Annotated[ZStackUuid | None, Input(identity=True)] = Field(
         default=None,
-        description="The backup group's UUID and the resource's id. The SDK derives it from the stack, the "
-        "resource name and the inputs, so an interrupted first create is resumed instead of duplicated; "
-        "set it to adopt an existing group. A replacement is made under a new UUID that is derived from "
-        "the one in the state. Only used at create.",
+        description="Set it to adopt an existing backup group: the resource takes that group whatever its "
+        "tags and becomes its one owner (a `--replace` keeps it). Left unset, each create makes a group "
+        "under an id derived from the resource's URN and inputs, so an interrupted create is resumed "
+        "instead of duplicated. The group's UUID is the resource's id. Only used at create.",
     )
 
     vm_instance_uuid: Annotated[str | None, Output()] = Field(default=None, description="The backed-up VM.")
@@ -105,18 +111,38 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
     model = VmBackupProperties
     label = "VmBackup"
 
-    def create(self, ctx: OperationContext, props: VmBackupProperties, resource_id: str) -> dict[str, Any]:
-        group_uuid = resource_id
+    def create(self, ctx: OperationContext, props: VmBackupProperties) -> tuple[str, dict[str, Any]]:
+        owner, inputs_digest = props.owner(), digest(props.shaping_inputs())
+        if props.group_uuid is not None:
+            group_uuid, current = props.group_uuid, None
+        else:
+            owned = owned_groups(ctx, owner.like_pattern)
+            group_uuid = owned.choose(
+                candidates(lambda g: owner.object_id(self.label, inputs_digest, g), len(owned.members))
+            )
+            ctx.remember(f"members:{group_uuid}", owned.group(group_uuid).members)
+            current = owned.tags_of(group_uuid)
         limits = Limits.start(props.create_timeout, DEFAULT_CREATE_TIMEOUT, props.max_poll_interval)
         hint = (
             f"Raise the `create_timeout` input of this VmBackup (now {limits.allowed}) and run `pulumi up` "
             f"again: the provider resumes backup group {group_uuid} instead of starting another one."
         )
-        group = take_backup(ctx, props, group_uuid, limits, subject=f"VmBackup {group_uuid}", hint=hint)
-        return {**props.model_dump(), **_outputs(group)}
-
-    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
-        return group_occupancy(ctx, resource_id, live_members(ctx, resource_id))
+        subject = f"VmBackup {group_uuid}"
+        group = take_backup(ctx, props, group_uuid, limits, subject=subject, hint=hint)
+        if props.group_uuid is not None:
+            current = group_tags(ctx, group)
+            if any(o.urn == props.owner_urn for o in current.owners):
+                # A forced replacement of an adopted backup: the engine sees a new resource, ZStack the same.
+                logger.info(
+                    "%s: keeps the adopted backup group (set by `group_uuid`): replacing an adopted backup "
+                    "takes no new one; unset `group_uuid` to take new backups",
+                    subject,
+                )
+        claim = new_claim()
+        tag = OwnerTag(owner.stack_key, group_uuid, claim, inputs_digest, props.owner_urn)
+        claim_group(ctx, group, tag, subject=subject, current=current)
+        handed_out.add(group_uuid)
+        return group_uuid, {**props.model_dump(), **_outputs(group), "owner_claim": claim}
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         members = live_members(ctx, resource_id)
@@ -128,6 +154,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         recorded = {m.get("volume_uuid") for m in state.get("members") or [] if isinstance(m, Mapping)}
         missing = (recorded | set(state.get("missing_members") or [])) - live_volumes - {None}
         outputs["missing_members"] = sorted(str(v) for v in missing) or None
+        outputs["owner_claim"] = state.get("owner_claim")
         inputs = {
             "group_uuid": resource_id,
             **VmBackupProperties.user_supplied(state),
@@ -148,4 +175,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
             f"Raise the `delete_timeout` input (now {limits.allowed}) and run the operation again; the "
             "backup group stays in the stack until it is gone."
         )
-        delete_group(ctx, resource_id, limits, subject=f"VmBackup {resource_id}", hint=hint)
+        subject = f"VmBackup {resource_id}"
+        delete_if_held(ctx, resource_id, state.get("owner_claim"), limits, subject=subject, hint=hint)
+        owner = VmBackupProperties.owner_of(state)
+        if owner is not None:
+            sweep_unrecorded(ctx, owner, limits, keep=[resource_id], subject=subject, hint=hint)

@@ -1,8 +1,9 @@
 """The VmBackupSeries resource: a rotating series of VM backups, "a backup before every release, keep N".
 
-The series itself is not a ZStack object: its id is a UUID of ours, and each backup it takes is one
-CreateVmBackup group. The n-th backup of series S is always group ``take_id(S, n)``, so an update that
-was interrupted while its backup was being made finds that backup again instead of taking another.
+The series itself is not a ZStack object: its id is an owned id of ours (see `_ownership`), and each backup it
+takes is one CreateVmBackup group. The n-th backup, taken for triggers T, is always group
+``owner.object_id("take", series, n, digest(T))``: an update interrupted while its backup was being made finds
+that backup again, and a backup is never labelled with triggers it was not taken for.
 """
 
 from __future__ import annotations
@@ -18,18 +19,24 @@ from ._backup_group import (
     BackupGroup,
     CreateVmBackupInputs,
     Limits,
-    delete_group,
-    group_occupancy,
+    OwnedGroups,
+    candidates,
+    claim_group,
+    delete_if_held,
     live_groups,
+    logger,
+    owned_groups,
+    sweep_unrecorded,
     take_backup,
 )
-from ._ids import take_id
-from ._resource import Occupancy, OperationContext, ReadOutcome, ResourceDefinition
+from ._client import ZStackError
+from ._ownership import Owner, OwnerTag, digest, handed_out, new_claim
+from ._resource import OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output, canonical_json
 from ._types import PositiveCount, ZStackUuid
 
-#: How many of a series' first takes a create probes to tell whether the series already exists.
-_TAKES_PROBED = 64
+#: Inputs that change a series in place: they must not change the id of its first create.
+_IN_PLACE = ("keep", "triggers")
 
 
 class VmBackupSeriesProperties(CreateVmBackupInputs):
@@ -46,9 +53,9 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
     )
     series_uuid: Annotated[ZStackUuid | None, Input(identity=True)] = Field(
         default=None,
-        description="The series' UUID and the resource's id (not a ZStack object). The SDK derives it from "
-        "the stack, the resource name and the inputs, so an interrupted first create is resumed; a "
-        "replacement gets a new one. Only used at create.",
+        description="Left unset, the series' UUID (the resource's id, not a ZStack object) is derived from "
+        "the resource's URN and inputs, so an interrupted first create is resumed and a replacement gets a "
+        "new one. Only used at create.",
     )
 
     group_uuids: Annotated[list[str] | None, Output()] = Field(
@@ -60,7 +67,7 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
     backups: Annotated[list[dict[str, Any]] | None, Output()] = Field(
         default=None,
         description="One entry per kept backup, newest first: group_uuid, take (its number in the series), "
-        "create_date, triggers (the values it was taken for), total_size (bytes), status.",
+        "create_date, triggers (the values it was taken for), total_size (bytes), status, volume_uuids.",
     )
     vm_instance_uuid: Annotated[str | None, Output()] = Field(default=None, description="The backed-up VM.")
     takes: Annotated[int | None, Output()] = Field(
@@ -68,7 +75,14 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
     )
     missing_group_uuids: Annotated[list[str] | None, Output()] = Field(
         default=None,
-        description="Backups of the series found deleted outside Pulumi by refresh, and dropped from it.",
+        description="Backups of the series that refresh found deleted or broken (a volume backup gone) "
+        "outside Pulumi, and dropped from `backups`.",
+    )
+    prune_pending: Annotated[list[str] | None, Output()] = Field(
+        default=None,
+        description="Backup groups the series no longer keeps but could not delete yet (a failed prune, or "
+        "a broken backup found by refresh). The next update deletes them; until then a preview shows an "
+        "update.",
     )
 
 
@@ -81,11 +95,18 @@ def _entry(group: BackupGroup, take: int, triggers: Any) -> dict[str, Any]:
         "triggers": triggers,
         "total_size": group.total_size,
         "status": root.status if root else None,
+        "volume_uuids": sorted(m.volume_uuid for m in group.members if m.volume_uuid),
     }
 
 
 def _series_outputs(
-    series_uuid: str, backups: list[dict[str, Any]], takes: int, vm_instance_uuid: str | None
+    series_uuid: str,
+    backups: list[dict[str, Any]],
+    takes: int,
+    vm_instance_uuid: str | None,
+    *,
+    claim: str | None,
+    prune_pending: list[str],
 ) -> dict[str, Any]:
     return {
         "series_uuid": series_uuid,
@@ -94,6 +115,8 @@ def _series_outputs(
         "backups": backups,
         "takes": takes,
         "vm_instance_uuid": vm_instance_uuid,
+        "owner_claim": claim,
+        "prune_pending": prune_pending or None,
     }
 
 
@@ -106,16 +129,45 @@ def _takes(state: Mapping[str, Any], backups: list[dict[str, Any]]) -> int:
     return int(recorded) if recorded is not None else len(backups)
 
 
+def _take_id(owner: Owner, series_uuid: str, take: int, triggers: Any) -> str:
+    return owner.object_id("take", series_uuid, take, digest({"triggers": triggers}))
+
+
+def _complete(group: BackupGroup, entry: Mapping[str, Any]) -> bool:
+    """Whether a kept backup can still be restored: its root and every volume it was taken with are Ready."""
+    recorded = set(entry.get("volume_uuids") or [])
+    live = {m.volume_uuid for m in group.members}
+    return group.root is not None and group.ready and recorded <= live
+
+
 class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
     model = VmBackupSeriesProperties
     label = "VmBackupSeries"
 
-    def create(
-        self, ctx: OperationContext, props: VmBackupSeriesProperties, resource_id: str
-    ) -> dict[str, Any]:
-        group = self._take(ctx, props, resource_id, 1)
+    def create(self, ctx: OperationContext, props: VmBackupSeriesProperties) -> tuple[str, dict[str, Any]]:
+        owner = props.owner()
+        owned = owned_groups(ctx, owner.like_pattern)
+        if props.series_uuid is not None:
+            series_uuid = props.series_uuid
+        else:
+            shape = digest(props.shaping_inputs(*_IN_PLACE))
+            held = {o.resource_id for tags in owned.tags.values() for o in tags.owners}
+            line = [
+                s
+                for s in candidates(lambda g: owner.object_id(self.label, shape, g), len(held))
+                if s not in held
+            ]
+            # An earlier attempt at this series that never reached a state left its first take untagged.
+            series_uuid = next(
+                (s for s in line if owned.resumable(_take_id(owner, s, 1, props.triggers))), line[0]
+            )
+        claim = new_claim()
+        group = self._take(ctx, props, owner, owned, series_uuid, 1, claim)
         backups = [_entry(group, 1, props.triggers)]
-        return {**props.model_dump(), **_series_outputs(resource_id, backups, 1, group.vm_instance_uuid)}
+        outputs = _series_outputs(
+            series_uuid, backups, 1, group.vm_instance_uuid, claim=claim, prune_pending=[]
+        )
+        return series_uuid, {**props.model_dump(), **outputs}
 
     def update(
         self,
@@ -127,87 +179,157 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
         backups = _recorded(olds)
         takes = _takes(olds, backups)
         vm_instance_uuid = olds.get("vm_instance_uuid")
+        # A series made before owner tags gets its claim with its first new take.
+        claim = olds.get("owner_claim") or new_claim()
         if canonical_json(olds.get("triggers")) != canonical_json(props.triggers):
+            owner = props.owner()
+            owned = owned_groups(ctx, owner.like_pattern)
             takes += 1
-            group = self._take(ctx, props, resource_id, takes)
+            group = self._take(ctx, props, owner, owned, resource_id, takes, claim)
             backups.insert(0, _entry(group, takes, props.triggers))
             vm_instance_uuid = group.vm_instance_uuid or vm_instance_uuid
-        kept, pruned = backups[: props.keep], backups[props.keep :]
+        kept, beyond = backups[: props.keep], backups[props.keep :]
         # Oldest first, so an interruption leaves the newest backups in place.
-        for backup in reversed(pruned):
-            self._delete(
-                ctx, resource_id, backup["group_uuid"], props.delete_timeout, props.max_poll_interval
-            )
-        return {**props.model_dump(), **_series_outputs(resource_id, kept, takes, vm_instance_uuid)}
+        prune = [*(olds.get("prune_pending") or []), *(b["group_uuid"] for b in reversed(beyond))]
+        failed = self._prune(ctx, resource_id, prune, claim, props)
+        outputs = _series_outputs(
+            resource_id, kept, takes, vm_instance_uuid, claim=claim, prune_pending=failed
+        )
+        return {**props.model_dump(), **outputs}
+
+    def pending_update(self, state: Mapping[str, Any]) -> bool:
+        return bool(state.get("prune_pending"))
 
     def _take(
-        self, ctx: OperationContext, props: VmBackupSeriesProperties, series_uuid: str, take: int
+        self,
+        ctx: OperationContext,
+        props: VmBackupSeriesProperties,
+        owner: Owner,
+        owned: OwnedGroups,
+        series_uuid: str,
+        take: int,
+        claim: str,
     ) -> BackupGroup:
-        group_uuid = take_id(series_uuid, take)
+        group_uuid = _take_id(owner, series_uuid, take, props.triggers)
+        current = owned.tags_of(group_uuid)
+        if current.owners and not any(o.claim == claim for o in current.owners):
+            raise ZStackError(
+                f"VmBackupSeries {series_uuid}: backup group {group_uuid} for take {take} belongs to "
+                f"{', '.join(sorted({o.urn for o in current.owners}))}; it is not this series' to resume. "
+                "Run `pulumi-zstack orphans` to see what ZStack holds for the stack."
+            )
+        ctx.remember(f"members:{group_uuid}", owned.group(group_uuid).members)
         limits = Limits.start(props.create_timeout, DEFAULT_CREATE_TIMEOUT, props.max_poll_interval)
         hint = (
             f"Raise the `create_timeout` input of this VmBackupSeries (now {limits.allowed}) and run "
             f"`pulumi up` again: the provider resumes backup group {group_uuid} instead of taking another."
         )
         subject = f"VmBackupSeries {series_uuid} backup {take} (group {group_uuid})"
-        return take_backup(ctx, props, group_uuid, limits, subject=subject, hint=hint)
+        group = take_backup(ctx, props, group_uuid, limits, subject=subject, hint=hint)
+        tag = OwnerTag(owner.stack_key, series_uuid, claim, digest({"triggers": props.triggers}), owner.urn)
+        claim_group(ctx, group, tag, subject=subject, current=current)
+        handed_out.add(group_uuid)
+        return group
 
     @staticmethod
-    def _delete(
-        ctx: OperationContext,
-        series_uuid: str,
-        group_uuid: str,
-        delete_timeout: str | None,
-        max_poll_interval: str | None,
-    ) -> None:
-        limits = Limits.start(delete_timeout, DEFAULT_DELETE_TIMEOUT, max_poll_interval)
+    def _limits(props: Mapping[str, Any]) -> tuple[Limits, str]:
+        limits = Limits.start(
+            props.get("delete_timeout"), DEFAULT_DELETE_TIMEOUT, props.get("max_poll_interval")
+        )
         hint = (
             f"Raise the `delete_timeout` input (now {limits.allowed}) and run the operation again; the "
             "series keeps listing the backup until it is gone."
         )
-        subject = f"VmBackupSeries {series_uuid} backup group {group_uuid}"
-        delete_group(ctx, group_uuid, limits, subject=subject, hint=hint)
+        return limits, hint
 
-    def occupancy(self, ctx: OperationContext, resource_id: str) -> Occupancy:
-        # A series is recorded in a stack while any of its recorded backups lives; pruning removes the first.
-        takes = [take_id(resource_id, n) for n in range(1, _TAKES_PROBED + 1)]
-        found = {group_occupancy(ctx, g, members) for g, members in live_groups(ctx, takes).items()}
-        for occupancy in (Occupancy.RECORDED, Occupancy.RESUMABLE):
-            if occupancy in found:
-                return occupancy
-        return Occupancy.FREE
+    def _prune(
+        self,
+        ctx: OperationContext,
+        series_uuid: str,
+        group_uuids: list[str],
+        claim: str | None,
+        props: VmBackupSeriesProperties,
+    ) -> list[str]:
+        """Delete groups the series no longer keeps; return those that could not be deleted.
+
+        A failed prune does not fail the update: the backup it took is in ZStack and must reach the state.
+        The failure is reported, and the group stays in `prune_pending` for the next update.
+        """
+        limits, hint = self._limits(props.model_dump())
+        failed: list[str] = []
+        for group_uuid in dict.fromkeys(group_uuids):
+            subject = f"VmBackupSeries {series_uuid} backup group {group_uuid}"
+            try:
+                delete_if_held(ctx, group_uuid, claim, limits, subject=subject, hint=hint)
+            except ZStackError as error:
+                failed.append(group_uuid)
+                logger.warning(
+                    "warning: %s could not be deleted: %s. The series keeps it in `prune_pending` and "
+                    "deletes it at the next update.",
+                    subject,
+                    str(error).rstrip("."),
+                )
+        return failed
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         backups = _recorded(state)
-        live = live_groups(ctx, [b["group_uuid"] for b in backups])
+        pending = list(state.get("prune_pending") or [])
+        live = live_groups(ctx, [b["group_uuid"] for b in backups] + pending)
         kept: list[dict[str, Any]] = []
+        missing: list[str] = []
         for backup in backups:
             members = live.get(backup["group_uuid"])
-            if members:
-                group = BackupGroup(backup["group_uuid"], members, state.get("root_volume_uuid"))
+            group = BackupGroup(backup["group_uuid"], members or [], state.get("root_volume_uuid"))
+            if not members:
+                missing.append(backup["group_uuid"])
+            elif not _complete(group, backup):
+                # What is left cannot be restored: the next update deletes it.
+                missing.append(backup["group_uuid"])
+                pending.append(backup["group_uuid"])
+            else:
                 kept.append(_entry(group, int(backup.get("take") or 0), backup.get("triggers")))
-        if not kept:
+        pending = [g for g in dict.fromkeys(pending) if g in live]
+        if not kept and not pending:
             return None
-        missing = [b["group_uuid"] for b in backups if b["group_uuid"] not in live]
-        newest = BackupGroup(
-            kept[0]["group_uuid"], live[kept[0]["group_uuid"]], state.get("root_volume_uuid")
+        newest = (
+            BackupGroup(kept[0]["group_uuid"], live[kept[0]["group_uuid"]], state.get("root_volume_uuid"))
+            if kept
+            else None
         )
         outputs = {
-            **_series_outputs(resource_id, kept, _takes(state, backups), newest.vm_instance_uuid),
+            **_series_outputs(
+                resource_id,
+                kept,
+                _takes(state, backups),
+                newest.vm_instance_uuid if newest else state.get("vm_instance_uuid"),
+                claim=state.get("owner_claim"),
+                prune_pending=pending,
+            ),
             "missing_group_uuids": sorted({*(state.get("missing_group_uuids") or []), *missing}) or None,
         }
         inputs = {
             "series_uuid": resource_id,
             **VmBackupSeriesProperties.user_supplied(state),
-            **newest.observed_inputs(),
+            **(newest.observed_inputs() if newest else {}),
         }
         return ReadOutcome(outputs=outputs, inputs=inputs)
 
     def delete(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> None:
-        backups = _recorded(state)
-        # An update interrupted while taking its backup left that backup outside the state: it goes too.
-        unrecorded_take = take_id(resource_id, _takes(state, backups) + 1)
-        for group_uuid in [unrecorded_take, *(b["group_uuid"] for b in reversed(backups))]:
-            self._delete(
-                ctx, resource_id, group_uuid, state.get("delete_timeout"), state.get("max_poll_interval")
-            )
+        limits, hint = self._limits(state)
+        claim = state.get("owner_claim")
+        groups = [*(state.get("prune_pending") or []), *(b["group_uuid"] for b in reversed(_recorded(state)))]
+        owner = VmBackupSeriesProperties.owner_of(state)
+        if owner is not None:
+            # A take that reached ZStack's tags but not the state (the CLI stopped in between) is ours too.
+            owned = owned_groups(ctx, owner.like_pattern)
+            groups += [
+                g
+                for g in sorted(owned.members)
+                if any(o.resource_id == resource_id and o.claim == claim for o in owned.tags_of(g).owners)
+            ]
+        for group_uuid in dict.fromkeys(groups):
+            subject = f"VmBackupSeries {resource_id} backup group {group_uuid}"
+            delete_if_held(ctx, group_uuid, claim, limits, subject=subject, hint=hint)
+        if owner is not None:
+            subject = f"VmBackupSeries {resource_id}"
+            sweep_unrecorded(ctx, owner, limits, keep=[], subject=subject, hint=hint)

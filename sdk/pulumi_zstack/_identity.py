@@ -1,14 +1,14 @@
-"""What every resource of the SDK does before it registers: check the arguments, derive the id of a first
-create, and list every property so that the engine's values reach the resource's attributes."""
+"""What every resource of the SDK does before it registers: check the arguments, tell the provider who owns
+the resource, and list every property so that the engine's values reach the resource's attributes."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi_zstack_provider import ResourceModel, derived_id
+from pulumi_zstack_provider import ResourceModel
 
 
 def inputs_of(
@@ -36,13 +36,27 @@ def every_property(model: type[ResourceModel], inputs: Mapping[str, Any]) -> dic
     return {**{p.name: None for p in model.properties()}, **inputs}
 
 
-def derived_identity(
-    resource_name: str, inputs: dict[str, Any], *, exclude: Collection[str]
-) -> pulumi.Output[str]:
-    """An id from the organization, project, stack, resource name and the inputs that shape the object.
+def owner_inputs(type_token: str, resource_name: str, opts: pulumi.ResourceOptions | None) -> dict[str, Any]:
+    """`owner_stack` and `owner_urn`: the stack and the full URN the engine gives this resource.
 
-    `exclude` names inputs that do not (operation settings): changing a timeout must not change the id.
+    The provider makes every id of what the resource creates in ZStack from them (a dynamic provider's create
+    is never told the URN). The URN includes the type and the parent chain, so two resources of one name
+    under different components, or of two types, never share an id.
     """
-    shaping = {k: v for k, v in inputs.items() if k not in exclude}
-    scope = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-    return pulumi.Output.all(**shaping).apply(lambda resolved: derived_id(scope, resolved))
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    owner_stack = f"{pulumi.get_organization()}/{project}/{stack}"
+    parent = opts.parent if opts is not None else None
+
+    def urn(parent_type: str | None) -> str:
+        qualified = f"{parent_type}${type_token}" if parent_type else type_token
+        return f"urn:pulumi:{stack}::{project}::{qualified}::{resource_name}"
+
+    if parent is None:
+        return {"owner_stack": owner_stack, "owner_urn": urn(None)}
+    return {"owner_stack": owner_stack, "owner_urn": parent.urn.apply(lambda p: urn(_qualified_type(p)))}
+
+
+def _qualified_type(parent_urn: str) -> str | None:
+    # urn:pulumi:<stack>::<project>::<qualified type>::<name>; children's URNs leave the stack resource out.
+    qualified = parent_urn.split("::")[2]
+    return None if qualified == "pulumi:pulumi:Stack" else qualified

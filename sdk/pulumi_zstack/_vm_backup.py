@@ -7,10 +7,10 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
-from pulumi_zstack_provider import Role, VmBackupProperties
+from pulumi_zstack_provider import VmBackupProperties
 from pulumi_zstack_provider.providers import VmBackupProvider
 
-from ._identity import derived_identity, every_property, inputs_of
+from ._identity import every_property, inputs_of, owner_inputs
 
 
 @dataclasses.dataclass
@@ -43,9 +43,9 @@ class VmBackupArgs:
     """Any JSON values. A change takes a new backup; the old one is deleted once the new one is Ready.
     ``triggers=[app_version]`` takes a backup before each release."""
     group_uuid: pulumi.Input[str] | None = None
-    """The backup group's UUID (the resource id) at the first create. Derived from the stack, the resource
-    name and the inputs when omitted, so an interrupted create resumes instead of making a second backup;
-    set it to adopt an existing group. A replacement is made under a new UUID derived from the old one."""
+    """Adopt this existing backup group: the resource takes it whatever its tags and becomes its owner, and
+    a ``--replace`` keeps it. Omitted, each create makes a group under an id derived from the resource's URN
+    and inputs, so an interrupted create resumes instead of making a second backup."""
     create_timeout: pulumi.Input[str] | None = None
     """How long a create may take, e.g. ``"90m"`` (default 60m). Changing it never replaces the backup."""
     delete_timeout: pulumi.Input[str] | None = None
@@ -54,7 +54,7 @@ class VmBackupArgs:
     """Longest wait between two polls of a ZStack job (default 10s)."""
 
 
-_SETTINGS = frozenset(p.name for p in VmBackupProperties.properties_with(Role.SETTING))
+RESOURCE_TYPE = "pulumi-python:dynamic/zstack:VmBackup"
 
 
 class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
@@ -117,6 +117,8 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     ``state``, ``status``, ``size``, ``mode``, ``create_date``, ``last_op_date``, ``backup_storage_refs``."""
     total_size: pulumi.Output[int]
     """Sum of the members' sizes in bytes."""
+    owner_claim: pulumi.Output[str | None]
+    """The token in the group's owner tag; only the resource that keeps it deletes the group."""
     missing_members: pulumi.Output[list[str] | None]
     """Volumes whose backup was deleted outside Pulumi (found by refresh); the next update makes the
     backup again."""
@@ -129,8 +131,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
         **kwargs: Any,
     ) -> None:
         inputs = inputs_of("VmBackup", VmBackupArgs, resource_name, args, kwargs)
-        if "group_uuid" not in inputs:
-            inputs["group_uuid"] = derived_identity(resource_name, inputs, exclude=_SETTINGS)
+        inputs.update(owner_inputs(RESOURCE_TYPE, resource_name, opts))
         self._register(resource_name, inputs, opts)
 
     def _register(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
-from pulumi_zstack_provider import Role, VmBackupSeriesProperties
+from pulumi_zstack_provider import VmBackupSeriesProperties
 from pulumi_zstack_provider.providers import VmBackupSeriesProvider
 
-from ._identity import derived_identity, every_property, inputs_of
+from ._identity import every_property, inputs_of, owner_inputs
 
 
 @dataclasses.dataclass
@@ -45,8 +45,8 @@ class VmBackupSeriesArgs:
     user_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
     """ZStack user tags."""
     series_uuid: pulumi.Input[str] | None = None
-    """The series' UUID (the resource id; not a ZStack object). Derived when omitted, so an interrupted
-    first create resumes its backup."""
+    """The series' UUID (the resource id; not a ZStack object). Derived from the resource's URN and inputs
+    when omitted, so an interrupted first create resumes its backup."""
     create_timeout: pulumi.Input[str] | None = None
     """How long taking one backup may take, e.g. ``"90m"`` (default 60m)."""
     delete_timeout: pulumi.Input[str] | None = None
@@ -55,10 +55,7 @@ class VmBackupSeriesArgs:
     """Longest wait between two polls of a ZStack job (default 10s)."""
 
 
-# Retention and triggers change the series in place; they must not change the id of its first create.
-_NOT_SHAPING = frozenset(
-    {p.name for p in VmBackupSeriesProperties.properties_with(Role.SETTING)} | {"keep", "triggers"}
-)
+RESOURCE_TYPE = "pulumi-python:dynamic/zstack:VmBackupSeries"
 
 
 class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSeries"):
@@ -106,7 +103,11 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
     takes: pulumi.Output[int]
     """How many backups the series has taken in all, pruned ones included."""
     missing_group_uuids: pulumi.Output[list[str] | None]
-    """Backups found deleted outside Pulumi by refresh, and dropped from the series."""
+    """Backups found deleted or broken outside Pulumi by refresh, and dropped from the series."""
+    prune_pending: pulumi.Output[list[str] | None]
+    """Backup groups no longer kept that a prune could not delete yet; the next update deletes them."""
+    owner_claim: pulumi.Output[str | None]
+    """The token in the owner tag of every backup group the series holds."""
 
     def __init__(
         self,
@@ -116,7 +117,6 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
         **kwargs: Any,
     ) -> None:
         inputs = inputs_of("VmBackupSeries", VmBackupSeriesArgs, resource_name, args, kwargs)
-        if "series_uuid" not in inputs:
-            inputs["series_uuid"] = derived_identity(resource_name, inputs, exclude=_NOT_SHAPING)
+        inputs.update(owner_inputs(RESOURCE_TYPE, resource_name, opts))
         props = every_property(VmBackupSeriesProperties, inputs)
         super().__init__(VmBackupSeriesProvider(), resource_name, props, opts)

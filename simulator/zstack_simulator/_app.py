@@ -22,6 +22,7 @@ from ._settings import Settings
 from ._simulator import (
     CREATE_USER_TAG,
     CREATE_VM_BACKUP,
+    DELETE_TAG,
     DELETE_VM_BACKUP,
     DELETE_VOLUME_BACKUP,
     Resource,
@@ -61,6 +62,7 @@ _ROUTES = (
     _route(DELETE_VM_BACKUP, "async", "DELETE", rf"/v1/vm-backups/{_UUID}"),
     _route(DELETE_VOLUME_BACKUP, "async", "DELETE", rf"/v1/volume-backups/{_UUID}"),
     _route(CREATE_USER_TAG, "async", "POST", r"/v1/user-tags"),
+    _route(DELETE_TAG, "async", "DELETE", rf"/v1/tags/{_UUID}"),
     _route("QueryUserTag", "query", "GET", rf"/v1/user-tags(?:/{_UUID})?", "user-tags"),
     _route("QueryVolumeBackup", "query", "GET", rf"/v1/volume-backups(?:/{_UUID})?", "volume-backups"),
     _route("QueryVmInstance", "query", "GET", rf"/v1/vm-instances(?:/{_UUID})?", "vm-instances"),

@@ -62,6 +62,7 @@ CREATE_VM_BACKUP = "CreateVmBackup"
 DELETE_VM_BACKUP = "DeleteVmBackup"
 DELETE_VOLUME_BACKUP = "DeleteVolumeBackup"
 CREATE_USER_TAG = "CreateUserTag"
+DELETE_TAG = "DeleteTag"
 CREATE_VM_BACKUP_TIMEOUT_MS = 36 * 3600 * 1000
 DEFAULT_API_TIMEOUT_MS = 30 * 60 * 1000
 Resource = Literal["volume-backups", "volumes", "vm-instances", "backup-storage", "user-tags"]
@@ -474,6 +475,8 @@ class Simulator:
                 if not isinstance(params.get(name), str) or not params[name]:
                     raise PlainTextError(400, f"missing mandatory field[{name}]")
             return {"params": params}
+        if api == DELETE_TAG:
+            return {"target": target}
         options = normalize_collection_parameters(query)
         prepared: dict[str, Any] = {"target": target, "handleDependency": False, "backupStorageUuids": []}
         for key, value in options:
@@ -492,6 +495,8 @@ class Simulator:
             return
         if job.api == CREATE_USER_TAG:
             self._check_taggable(job.params["params"])
+            return
+        if job.api == DELETE_TAG:
             return
         self._check_delete_options(job.params)
         target = job.params["target"]
@@ -666,6 +671,10 @@ class Simulator:
                 job.result = self._finish_create(job, now)
             elif job.api == CREATE_USER_TAG:
                 job.result = self._finish_create_user_tag(job, now)
+            elif job.api == DELETE_TAG:
+                # APIDeleteTagMsg has no existence check: an unknown uuid is a success, like other deletes.
+                self._data.user_tags = [t for t in self._data.user_tags if t.uuid != job.params["target"]]
+                job.result = {}
             elif job.api == DELETE_VM_BACKUP:
                 job.result = self._finish_delete_group(job)
             else:

@@ -1,143 +1,119 @@
-"""Which id a create uses: a first create and its retries share one, a replacement always gets a new one.
+"""Which id a create uses, and who may delete a group: the ownership model without ZStack.
 
-For a replacement the engine checks the new inputs as if the resource were new, so create cannot tell it
-from a first create by its inputs; but the engine diffs the resource first, in the same provider process.
-These tests drive check, diff and the id choice of create the way the engine does, without ZStack.
+Every id a resource makes starts with its stack's key and its URN's key, so ZStack can be asked for every group
+of a stack or of a resource; the rest is a hash of what the group is made for. A create resumes only an
+untagged group of its own line and never a tagged one, however many there are.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
+import re
 
 import pytest
-from pulumi_zstack_provider import VmBackupProvider, VmBackupSeriesProvider
-from pulumi_zstack_provider._ids import successor_id, take_id
-from pulumi_zstack_provider._resource import Occupancy
+from pulumi_zstack_provider._backup_group import OwnedGroups, WireVolumeBackup, candidates
+from pulumi_zstack_provider._ownership import GroupTags, Owner, OwnerTag, digest, stack_key, tags_of
 
 pytestmark = pytest.mark.unit
 
-ROOT = "4b2a8c1e9f3d4e5a8b7c6d5e4f3a2b1c"
-STORAGE = "9e8d7c6b5a4f4e3d8c2b1a0f9e8d7c6b"
-DERIVED = "d" * 32
-CURRENT = "c" * 32
-VALID = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "nightly"}
+STACK = "organization/backups/prod"
+URN = "urn:pulumi:prod::backups::pulumi-python:dynamic/zstack:VmBackup::nightly"
+# ZStack refuses any other resourceUuid [core ApiMediatorImpl.intercept].
+ZSTACK_UUID = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
 
 
-@pytest.fixture(autouse=True)
-def zstack_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZSTACK_HOST", "127.0.0.1")
-    monkeypatch.setenv("ZSTACK_ACCOUNT_NAME", "admin")
-    monkeypatch.setenv("ZSTACK_ACCOUNT_PASSWORD", "password")
+def like(pattern: str, value: str) -> bool:
+    """ZStack's `~=`: `%` any run, `_` one character."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
 
 
-class FakeZStack:
-    """What ZStack holds under each id, as the provider's occupancy probe sees it."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, held: dict[str, Occupancy] | None = None) -> None:
-        self.held = held or {}
-        self.probed: list[str] = []
-        self.progress: list[str] = []
-        monkeypatch.setattr(VmBackupProvider.definition, "occupancy", self._occupancy)
-
-    def _occupancy(self, _ctx: object, resource_id: str) -> Occupancy:
-        self.probed.append(resource_id)
-        return self.held.get(resource_id, Occupancy.FREE)
-
-    def id_for_create(self, inputs: dict[str, Any]) -> str:
-        ctx = SimpleNamespace(progress=self.progress.append)
-        return VmBackupProvider()._id_for_create(ctx, inputs)  # type: ignore[arg-type]
+def test_owned_ids_are_zstack_uuids_that_name_their_stack_and_resource() -> None:
+    owner = Owner(STACK, URN)
+    ids = {owner.object_id("VmBackup", digest({"name": "n"}), g) for g in range(200)}
+    assert len(ids) == 200
+    for found in ids:
+        assert ZSTACK_UUID.fullmatch(found)
+        assert found.startswith(stack_key(STACK))
+        assert like(owner.like_pattern, found)
+        assert like(f"{stack_key(STACK)}%", found)
 
 
-@pytest.fixture
-def zstack(monkeypatch: pytest.MonkeyPatch) -> FakeZStack:
-    return FakeZStack(monkeypatch)
+def test_type_parent_chain_and_stack_each_make_other_ids() -> None:
+    owners = [
+        Owner(STACK, URN),
+        Owner(STACK, URN.replace(":VmBackup::", ":VmBackupSeries::")),
+        Owner(STACK, URN.replace("pulumi-python:", "my:app:Fleet$pulumi-python:")),
+        Owner("organization/backups/staging", URN),
+    ]
+    made = [o.object_id("VmBackup", "d", 0) for o in owners]
+    assert len(set(made)) == len(made)
+    for owner in owners:
+        others = [m for m in made if m != owner.object_id("VmBackup", "d", 0)]
+        assert not any(like(owner.like_pattern, m) for m in others)
 
 
-def checked(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-    result = VmBackupProvider().check(olds, news)
-    assert result.failures == []
-    return dict(result.inputs)
+def _member(group: str, uuid: str, status: str = "Ready") -> WireVolumeBackup:
+    return WireVolumeBackup.model_validate(
+        {"uuid": uuid, "groupUuid": group, "type": "Root", "status": status, "volumeUuid": "v" * 32}
+    )
 
 
-def test_a_first_create_and_its_retries_use_the_declared_id(zstack: FakeZStack) -> None:
-    assert zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED})) == DERIVED
-    zstack.held[DERIVED] = Occupancy.RESUMABLE  # an interrupted first attempt, running or finished
-    assert zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED})) == DERIVED
+def _owned(groups: dict[str, str], tagged: set[str]) -> OwnedGroups:
+    members = {g: [_member(g, root)] for g, root in groups.items()}
+    tag = OwnerTag("s" * 8, "r", "claim", "d", URN)
+    return OwnedGroups(members, {groups[g]: GroupTags((tag,)) for g in tagged})
 
 
-def test_a_create_without_a_diff_never_adopts_an_object_recorded_in_a_stack(zstack: FakeZStack) -> None:
-    # `pulumi up --replace`: the engine neither diffs nor passes old inputs; the object under the declared
-    # id may be the very one being replaced.
-    zstack.held[DERIVED] = Occupancy.RECORDED
-    zstack.held[successor_id(DERIVED)] = Occupancy.RECORDED
-    new_id = zstack.id_for_create(checked({}, {**VALID, "group_uuid": DERIVED}))
-    assert new_id == successor_id(successor_id(DERIVED))
-    assert zstack.probed == [DERIVED, successor_id(DERIVED), new_id]
+def test_a_create_resumes_its_untagged_attempt_and_never_a_tagged_group() -> None:
+    owner = Owner(STACK, URN)
+    line = candidates(lambda g: owner.object_id("VmBackup", "d", g), 3)
+    # A first create: nothing there.
+    assert _owned({}, set()).choose(line) == line[0]
+    # The first generation is in a state (tagged): a forced replacement takes the next.
+    assert _owned({line[0]: "a" * 32}, {line[0]}).choose(line) == line[1]
+    # An interrupted attempt of the second generation is resumed rather than a free id taken.
+    held = _owned({line[0]: "a" * 32, line[2]: "c" * 32}, {line[0]})
+    assert held.choose(line) == line[2]
 
 
-@pytest.mark.parametrize("reason", ["no input change (replacement_trigger)", "an input change"])
-def test_a_diffed_replacement_is_made_under_the_successor_of_the_id_it_replaces(
-    zstack: FakeZStack, reason: str
-) -> None:
-    provider = VmBackupProvider()
-    news = {**VALID, "name": "weekly"} if reason == "an input change" else dict(VALID)
-    declared = "2" * 32 if reason == "an input change" else "3" * 32
-    # As the engine does it: check with the old inputs, diff, check again without them, create.
-    old_inputs = {**VALID, "group_uuid": CURRENT}
-    provider.diff(CURRENT, old_inputs, checked(old_inputs, {**news, "group_uuid": declared}))
-    new_id = zstack.id_for_create(checked({}, {**news, "group_uuid": declared}))
-    assert new_id == successor_id(CURRENT)
-    assert new_id not in {CURRENT, declared}
-    # An interrupted replacement is diffed again by the next `up`: the same id, whatever it holds by then.
-    zstack.held[new_id] = Occupancy.RECORDED
-    provider.diff(CURRENT, old_inputs, checked({}, {**news, "group_uuid": declared}))
-    assert zstack.id_for_create(checked({}, {**news, "group_uuid": declared})) == new_id
+def test_forced_replacements_are_not_bounded() -> None:
+    owner = Owner(STACK, URN)
+    kept: dict[str, str] = {}
+    for n in range(40):  # retain_on_delete keeps every generation, each tagged
+        line = candidates(lambda g: owner.object_id("VmBackup", "d", g), len(kept))
+        chosen = _owned(kept, set(kept)).choose(line)
+        assert chosen not in kept
+        kept[chosen] = f"{n:032x}"
+    assert len(kept) == 40
 
 
-def test_the_state_may_track_another_id_than_the_declared_one(zstack: FakeZStack) -> None:
-    provider = VmBackupProvider()
-    adopted = "e" * 32  # e.g. a resource whose backup was replaced before: its id is no longer derived
-    inputs = checked({}, {**VALID, "group_uuid": "4" * 32})
-    provider.diff(adopted, {**VALID, "group_uuid": adopted}, inputs)
-    assert zstack.id_for_create(inputs) == successor_id(adopted)
+def test_a_group_with_deleted_members_is_never_reused() -> None:
+    owner = Owner(STACK, URN)
+    line = candidates(lambda g: owner.object_id("VmBackup", "d", g), 1)
+    soft_deleted = OwnedGroups({line[0]: [_member(line[0], "a" * 32, status="Deleted")]}, {})
+    assert soft_deleted.choose(line) == line[1]
 
 
-def test_successive_replacements_never_come_back_to_an_earlier_id() -> None:
-    seen = [CURRENT]
-    for _ in range(20):
-        seen.append(successor_id(seen[-1]))
-    assert len(set(seen)) == len(seen)
-    assert all(len(i) == 32 and int(i, 16) >= 0 for i in seen)
+def test_owner_tags_round_trip_and_ownership_checks() -> None:
+    tag = OwnerTag(stack_key(STACK), "g" * 32, "c1", "d1", URN)
+    parsed = OwnerTag.parse(tag.render(), "t" * 32)
+    assert parsed == OwnerTag(stack_key(STACK), "g" * 32, "c1", "d1", URN, "t" * 32)
+    assert OwnerTag.parse("pulumi-zstack::recorded") is None
+    tags = tags_of(
+        [
+            {"resourceUuid": "r1", "tag": tag.render(), "uuid": "t1"},
+            {"resourceUuid": "r2", "tag": "pulumi-zstack::recorded", "uuid": "t2"},
+            {"resourceUuid": "r3", "tag": "backup-team", "uuid": "t3"},
+        ]
+    )
+    assert tags["r1"].held_by("c1") and not tags["r1"].held_by("c2") and not tags["r1"].held_by(None)
+    assert tags["r2"].handed_out and tags["r2"].held_by(None) and tags["r2"].held_by("c1")
+    assert "r3" not in tags
+    # During a takeover both tags are there: neither resource may delete the group.
+    both = GroupTags((tag, OwnerTag(stack_key(STACK), "g" * 32, "c2", "d1", URN)))
+    assert not both.held_by("c1") and not both.held_by("c2")
 
 
-def test_series_takes_have_their_own_ids() -> None:
-    ids = {take_id(CURRENT, n) for n in range(1, 50)} | {take_id(DERIVED, n) for n in range(1, 50)}
-    assert len(ids) == 98
-
-
-def test_series_check_names_bad_keep_and_triggers() -> None:
-    series = {**VALID, "series_uuid": DERIVED}
-    provider = VmBackupSeriesProvider()
-    for keep, expected in [(0, "at least 1"), (2.5, "whole number"), (True, "whole number"), ("3", "whole")]:
-        failures = {f.property: f.reason for f in provider.check({}, {**series, "keep": keep}).failures}
-        assert list(failures) == ["keep"]
-        assert expected in failures["keep"]
-    failures = {
-        f.property: f.reason for f in provider.check({}, {**series, "keep": 2, "triggers": "v1"}).failures
-    }
-    assert list(failures) == ["triggers"]
-    assert provider.check({}, {**series, "keep": 2.0}).inputs["keep"] == 2
-
-
-def test_series_triggers_and_keep_update_in_place_and_zstack_inputs_replace() -> None:
-    provider = VmBackupSeriesProvider()
-    olds = {**VALID, "keep": 2, "triggers": ["1.0"], "series_uuid": CURRENT, "group_uuids": ["a" * 32]}
-    news = {**VALID, "keep": 2, "triggers": ["1.0"], "series_uuid": CURRENT}
-    assert provider.diff(CURRENT, olds, news).changes is False
-    for change in ({"triggers": ["1.1"]}, {"keep": 3}):
-        result = provider.diff(CURRENT, olds, {**news, **change})
-        assert (result.changes, result.replaces) == (True, [])
-    result = provider.diff(CURRENT, olds, {**news, "root_volume_uuid": "1" * 32})
-    assert result.replaces == ["root_volume_uuid"]
-    assert result.delete_before_replace is False
+def test_the_digest_follows_values_not_float_noise() -> None:
+    assert digest({"triggers": [1.0, "a"], "mode": None}) == digest({"triggers": [1, "a"]})
+    assert digest({"triggers": ["1.0"]}) != digest({"triggers": ["1.1"]})
