@@ -1,0 +1,242 @@
+"""`pulumi-zstack orphans`: the backup groups ZStack holds for a stack that its state does not reference.
+
+A group is the stack's when its uuid starts with the stack's key (every group a create makes, from the
+creating request on) or its root carries an owner tag naming the stack (adopted groups). The state is read
+with `pulumi stack export`; the connection settings with `pulumi config` and the `ZSTACK_*` variables, as
+the provider reads them. Secrets are held in memory only: nothing here prints or logs one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ._backup_group import (
+    DEFAULT_DELETE_TIMEOUT,
+    BackupGroup,
+    Limits,
+    WireVolumeBackup,
+    delete_group,
+    tags_by_resource,
+)
+from ._client import ConnectionSettings, ZStackError
+from ._ownership import OWNER_TAG_PREFIX, OwnerTag, stack_key
+from ._resource import OperationContext
+
+RESOURCE_TYPE_PREFIX = "pulumi-python:dynamic/zstack:"
+_ZSTACK_UUID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class OrphansError(Exception):
+    """The command cannot run: what failed, and what to do."""
+
+
+@dataclass(frozen=True)
+class Orphan:
+    group_uuid: str
+    status: str
+    members: int
+    total_size: int | None
+    create_date: str | None
+    owner_urn: str | None
+
+    def describe(self) -> str:
+        owner = self.owner_urn or "no owner tag: a create that never reached the stack"
+        size = f"{self.total_size} bytes" if self.total_size is not None else "size unknown"
+        return (
+            f"{self.group_uuid}  {self.status:<8}  {self.members} volume backup(s), {size}, "
+            f"created {self.create_date or '?'}\n    owner: {owner}"
+        )
+
+
+def referenced_ids(deployment: Mapping[str, Any]) -> set[str]:
+    """Every ZStack uuid the stack's pulumi-zstack resources hold: ids and every uuid in their outputs."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and _ZSTACK_UUID.match(value):
+            found.add(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    for resource in deployment.get("resources") or []:
+        if str(resource.get("type", "")).startswith(RESOURCE_TYPE_PREFIX):
+            walk(resource.get("id"))
+            walk(resource.get("outputs"))
+    return found
+
+
+def stack_groups(ctx: OperationContext, stack: str) -> dict[str, list[WireVolumeBackup]]:
+    """Every group ZStack holds for `stack` (``organization/project/stack``), with its live members."""
+    key = stack_key(stack)
+    members: dict[str, list[WireVolumeBackup]] = {}
+
+    def add(inventories: Iterable[Mapping[str, Any]]) -> None:
+        for inventory in inventories:
+            member = WireVolumeBackup.model_validate(inventory)
+            if member.group_uuid and member.status != "Deleted":
+                members.setdefault(member.group_uuid, []).append(member)
+
+    add(ctx.client.query("volume-backups", f"groupUuid~={key}%"))
+    tagged = ctx.client.query("user-tags", f"tag~={OWNER_TAG_PREFIX}{key}::%")
+    roots = sorted({str(t["resourceUuid"]) for t in tagged if t.get("resourceUuid")})
+    for start in range(0, len(roots), 50):
+        chunk = roots[start : start + 50]
+        groups = {
+            str(i["groupUuid"])
+            for i in ctx.client.query("volume-backups", f"uuid?={','.join(chunk)}")
+            if i.get("groupUuid")
+        }
+        if groups:
+            add(ctx.client.query("volume-backups", f"groupUuid?={','.join(sorted(groups))}"))
+    return {group: found for group, found in members.items() if found}
+
+
+def find_orphans(ctx: OperationContext, stack: str, deployment: Mapping[str, Any]) -> list[Orphan]:
+    referenced = referenced_ids(deployment)
+    groups = {g: m for g, m in stack_groups(ctx, stack).items() if g not in referenced}
+    backups = {g: BackupGroup(g, m, None) for g, m in groups.items()}
+    roots = [b.root.uuid for b in backups.values() if b.root is not None]
+    tags = tags_by_resource(ctx, roots)
+    orphans = []
+    for group_uuid, group in sorted(backups.items()):
+        owners: Sequence[OwnerTag] = (
+            tags[group.root.uuid].owners if group.root and group.root.uuid in tags else ()
+        )
+        root = group.root
+        orphans.append(
+            Orphan(
+                group_uuid=group_uuid,
+                status="Ready" if group.ready else "Creating",
+                members=len(group.members),
+                total_size=group.total_size,
+                create_date=root.create_date if root else None,
+                owner_urn=owners[0].urn if owners else None,
+            )
+        )
+    return orphans
+
+
+def _pulumi(args: Sequence[str], cwd: str | None) -> str:
+    command = ["pulumi", "--non-interactive", *args]
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, timeout=300)
+    except FileNotFoundError:
+        raise OrphansError("the `pulumi` CLI is not on PATH; it reads the stack's state and config") from None
+    if done.returncode != 0:
+        # `pulumi config --show-secrets` never fails after printing a value, so stderr holds no secret.
+        raise OrphansError(f"`pulumi {' '.join(args[:2])}` failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def _stack_args(stack: str | None) -> list[str]:
+    return ["--stack", stack] if stack else []
+
+
+def read_stack(stack: str | None, cwd: str | None) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The fully qualified stack name, its deployment and its `zstack:` config (secrets decrypted)."""
+    qualified = _pulumi(
+        ["stack", "--show-name", "--fully-qualify-stack-names", *_stack_args(stack)], cwd
+    ).strip()
+    exported = json.loads(_pulumi(["stack", "export", *_stack_args(stack)], cwd))
+    config = json.loads(_pulumi(["config", "--json", "--show-secrets", *_stack_args(stack)], cwd))
+    zstack = {
+        key: value["value"] if isinstance(value["value"], str) else json.dumps(value["value"])
+        for key, value in config.items()
+        if key.startswith("zstack:") and isinstance(value, Mapping) and "value" in value
+    }
+    return qualified, dict(exported.get("deployment") or {}), zstack
+
+
+def _confirm(count: int, stdin: TextIO, stdout: TextIO) -> bool:
+    if not stdin.isatty():
+        return False
+    stdout.write(f"Delete these {count} backup group(s) from ZStack? Type 'yes' to delete: ")
+    stdout.flush()
+    return stdin.readline().strip().lower() == "yes"
+
+
+def run(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    from ._client import ZStackClient
+
+    qualified, deployment, config = read_stack(args.stack, args.cwd)
+    with ZStackClient(ConnectionSettings.resolve(config, os.environ)) as client:
+        ctx = OperationContext(client)
+        orphans = find_orphans(ctx, qualified, deployment)
+        if args.json:
+            json.dump([o.__dict__ for o in orphans], stdout, indent=2)
+            stdout.write("\n")
+        elif not orphans:
+            stdout.write(f"No orphaned backup groups for stack {qualified}.\n")
+        else:
+            stdout.write(
+                f"{len(orphans)} backup group(s) ZStack holds for stack {qualified} are in no state:\n"
+            )
+            for orphan in orphans:
+                stdout.write(orphan.describe() + "\n")
+        if not args.delete or not orphans:
+            return 0
+        deletable = [o for o in orphans if o.status == "Ready"]
+        for orphan in orphans:
+            if orphan.status != "Ready":
+                stdout.write(
+                    f"Skipping {orphan.group_uuid}: its backup job still runs; run this again later.\n"
+                )
+        if not deletable:
+            return 0
+        if not args.yes and not _confirm(len(deletable), stdin, stdout):
+            stdout.write("Nothing deleted (confirm at the prompt, or pass --yes).\n")
+            return 1
+        for orphan in deletable:
+            limits = Limits.start(DEFAULT_DELETE_TIMEOUT, DEFAULT_DELETE_TIMEOUT, None)
+            delete_group(
+                ctx,
+                orphan.group_uuid,
+                limits,
+                subject=f"orphaned backup group {orphan.group_uuid}",
+                hint="Run `pulumi-zstack orphans --delete` again.",
+            )
+            stdout.write(f"Deleted {orphan.group_uuid}.\n")
+        return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="pulumi-zstack", description="pulumi-zstack maintenance commands.")
+    commands = cli.add_subparsers(dest="command", required=True)
+    orphans = commands.add_parser(
+        "orphans",
+        help="list (and delete) backup groups ZStack holds for a stack that its state does not reference",
+        description="List the backup groups ZStack holds for a stack that the stack's state does not "
+        "reference: attempts interrupted and never retried, and backups whose stack lost track of them. "
+        "Run it in the Pulumi project's directory, with the stack's backend logged in.",
+    )
+    orphans.add_argument("--stack", "-s", help="the stack (default: the current stack)")
+    orphans.add_argument("--cwd", "-C", help="the Pulumi project's directory (default: the current one)")
+    orphans.add_argument(
+        "--delete", action="store_true", help="delete the orphaned groups after confirmation"
+    )
+    orphans.add_argument(
+        "--yes", "-y", action="store_true", help="with --delete: do not ask for confirmation"
+    )
+    orphans.add_argument("--json", action="store_true", help="print the orphans as JSON")
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except (OrphansError, ZStackError) as error:
+        print(f"pulumi-zstack: error: {error}", file=sys.stderr)
+        return 2
