@@ -1,0 +1,530 @@
+"""The lifecycle model checker: random sequences of what operators do, checked after every step.
+
+A Hypothesis state machine plays the Pulumi engine (the calls of `engine_traces.md`, against the real
+provider classes) and the operator: inputs and `triggers` changing, `--replace`, `replacement_trigger`,
+`delete_before_replace`, `retain_on_delete`, refresh, destroy, groups and members deleted out of band,
+`pulumi state delete` and re-adoption, failed deletes, and the provider process killed at any request of any
+operation. ZStack is the simulator over real HTTP on 127.0.0.1, with time moved instead of slept.
+
+After every step it checks what users are promised:
+- every id a state holds names a live, complete group, and so does every group a series lists (unless that
+  group was damaged out of band and no refresh or update has run since);
+- no group is held by two resources;
+- every group carries the owner tag of the resource holding it, with the digest of the inputs and triggers
+  the state records for it (a group is never labelled with triggers it was not taken for);
+- no group the state holds was deleted by the provider;
+- every group ZStack holds for the stack is in the state or listed by `pulumi-zstack orphans`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from pulumi_zstack_provider import VmBackupProperties, VmBackupProvider, VmBackupSeriesProvider
+from pulumi_zstack_provider import _provider as provider_module
+from pulumi_zstack_provider._backup_group import BackupGroup, WireVolumeBackup
+from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
+from pulumi_zstack_provider._orphans import find_orphans
+from pulumi_zstack_provider._ownership import OwnerTag, digest, handed_out
+from pulumi_zstack_provider._resource import OperationContext
+from pulumi_zstack_provider._schema import ResourceModel
+from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
+
+from tests.lifecycle.conftest import Tally
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+ORGANIZATION, PROJECT, STACK = "organization", "model", "checker"
+OWNER_STACK = f"{ORGANIZATION}/{PROJECT}/{STACK}"
+VM_BACKUP = "pulumi-python:dynamic/zstack:VmBackup"
+SERIES = "pulumi-python:dynamic/zstack:VmBackupSeries"
+COMPONENT = "model:index:Fleet"
+ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
+PROVIDERS = {VM_BACKUP: VmBackupProvider, SERIES: VmBackupSeriesProvider}
+
+
+class Killed(BaseException):
+    """The provider process died: the request in flight never returns, whatever ZStack did with it."""
+
+
+class KillSwitch(httpx.BaseTransport):
+    """Real HTTP to the simulator, until the armed request: then the process dies before or after sending."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.countdown: int | None = None
+        self.after_sending = False
+        self.active = False  # only a provider operation dies; the checks read ZStack through the same client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.active and self.countdown is not None:
+            if self.countdown == 0:
+                self.countdown = None
+                if self.after_sending:
+                    self._inner.handle_request(request).close()
+                raise Killed
+            self.countdown -= 1
+        return self._inner.handle_request(request)
+
+
+@dataclasses.dataclass
+class Declared:
+    """One resource of the program."""
+
+    type: str
+    name: str
+    parent: str | None = None
+    triggers: str = "1"
+    description: str = "d1"
+    keep: int = 2
+    group_uuid: str | None = None
+    replacement_trigger: int = 0
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+
+    @property
+    def urn(self) -> str:
+        qualified = f"{self.parent}${self.type}" if self.parent else self.type
+        return f"urn:pulumi:{STACK}::{PROJECT}::{qualified}::{self.name}"
+
+    def inputs(self) -> dict[str, Any]:
+        """What the SDK registers (unset properties are None, as `every_property` sends them)."""
+        inputs: dict[str, Any] = {
+            "root_volume_uuid": ROOT_VOLUME,
+            "backup_storage_uuid": seed.IMAGESTORE_BS_UUID,
+            "name": self.name,
+            "description": self.description,
+            "triggers": [self.triggers],
+            "owner_stack": OWNER_STACK,
+            "owner_urn": self.urn,
+            "max_poll_interval": "1s",
+        }
+        if self.type == SERIES:
+            inputs["keep"] = self.keep
+        elif self.group_uuid is not None:
+            inputs["group_uuid"] = self.group_uuid
+        return inputs
+
+
+@dataclasses.dataclass
+class Held:
+    """A resource in the state."""
+
+    type: str
+    id: str
+    outputs: dict[str, Any]
+    replacement_trigger: int
+    retain_on_delete: bool
+
+
+class OperationFailed(Exception):
+    """The engine reported a failed step and stopped the operation, as the CLI does."""
+
+
+class Engine:
+    """The Pulumi engine's calls to the dynamic providers, per `engine_traces.md`, and the state it keeps."""
+
+    def __init__(
+        self, client: ZStackClient, config: dict[str, str], switch: KillSwitch, tally: Tally
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.switch = switch
+        self.tally = tally
+        self.state: dict[str, Held] = {}
+        self.pending_deletes: list[Held] = []
+
+    # -- one provider call; a dead process ends the operation
+    def _call(self, fn: Callable[[], T]) -> T:
+        self.tally.calls += 1
+        return fn()
+
+    def _new_process(self) -> None:
+        handed_out._ids.clear()  # every CLI run starts a provider process afresh
+        provider_module._runtime.configure(self.config)
+        provider_module._runtime._client = self.client
+
+    def _provider(self, resource_type: str) -> Any:
+        return PROVIDERS[resource_type]()
+
+    def operation(self, run: Callable[[], None]) -> str:
+        """Run one CLI operation; return how it ended: "ok", "killed" or "failed"."""
+        self._new_process()
+        self.switch.active = True
+        try:
+            run()
+        except Killed:
+            return "killed"
+        except OperationFailed:
+            return "failed"
+        finally:
+            self.switch.active, self.switch.countdown = False, None
+        return "ok"
+
+    def _check(self, resource_type: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        result = self._call(lambda: self._provider(resource_type).check(olds, news))
+        assert not result.failures, [f.reason for f in result.failures]
+        return dict(result.inputs)
+
+    def _create(self, decl: Declared) -> Held:
+        checked = self._check(decl.type, {}, decl.inputs())
+        try:
+            made = self._call(lambda: self._provider(decl.type).create(checked))
+        except provider_module.ProviderError as error:
+            raise OperationFailed(str(error)) from None
+        return Held(decl.type, made.id, dict(made.outs), decl.replacement_trigger, decl.retain_on_delete)
+
+    def _delete(self, held: Held) -> None:
+        try:
+            self._call(lambda: self._provider(held.type).delete(held.id, held.outputs))
+        except provider_module.ProviderError as error:
+            raise OperationFailed(str(error)) from None
+
+    def up(self, program: list[Declared], replace: frozenset[str] = frozenset()) -> None:
+        for held in list(self.pending_deletes):
+            self._delete(held)
+            self.pending_deletes.remove(held)
+        for decl in program:
+            current = self.state.get(decl.urn)
+            if current is None:
+                self.state[decl.urn] = self._create(decl)
+                continue
+            news = self._check(decl.type, _inputs_of(current), decl.inputs())
+            forced = decl.urn in replace or decl.replacement_trigger != current.replacement_trigger
+            if not forced:
+                diff = self._call(lambda: self._provider(decl.type).diff(current.id, current.outputs, news))
+                if not diff.replaces:
+                    if diff.changes:
+                        try:
+                            outs = self._call(
+                                lambda: self._provider(decl.type).update(current.id, current.outputs, news)
+                            )
+                        except provider_module.ProviderError as error:
+                            raise OperationFailed(str(error)) from None
+                        current.outputs = dict(outs.outs or {})
+                    current.retain_on_delete = decl.retain_on_delete
+                    continue
+            current.retain_on_delete = decl.retain_on_delete
+            if decl.delete_before_replace:
+                if not current.retain_on_delete:
+                    self._delete(current)
+                del self.state[decl.urn]
+                self.state[decl.urn] = self._create(decl)
+            else:
+                replacement = self._create(decl)
+                self.state[decl.urn] = replacement
+                if not current.retain_on_delete:
+                    self.pending_deletes.append(current)
+                    self._delete(current)
+                    self.pending_deletes.remove(current)
+        declared = {d.urn for d in program}
+        for urn in [u for u in self.state if u not in declared]:
+            held = self.state[urn]
+            if not held.retain_on_delete:
+                self._delete(held)
+            del self.state[urn]
+
+    def refresh(self) -> None:
+        for urn, held in list(self.state.items()):
+            try:
+                read = self._call(lambda: self._provider(held.type).read(held.id, held.outputs))
+            except provider_module.ProviderError as error:
+                raise OperationFailed(str(error)) from None
+            if not read.id:
+                del self.state[urn]
+            else:
+                held.outputs = dict(read.outs)
+
+    def destroy(self) -> None:
+        self.up([])
+
+
+def _inputs_of(held: Held) -> dict[str, Any]:
+    model: type[ResourceModel] = PROVIDERS[held.type].definition.model
+    return model.user_supplied(held.outputs)
+
+
+@dataclasses.dataclass
+class Zstack:
+    """What ZStack holds, read from the simulator."""
+
+    members: dict[str, list[dict[str, Any]]]
+    tags: dict[str, list[str]]  # volume backup uuid -> user tags
+
+    @classmethod
+    def read(cls, simulator: Simulator) -> Zstack:
+        members: dict[str, list[dict[str, Any]]] = {}
+        tags: dict[str, list[str]] = {}
+        for backup in simulator.backups():
+            if backup.get("status") != "Deleted":
+                members.setdefault(str(backup["groupUuid"]), []).append(backup)
+                tags[str(backup["uuid"])] = list(backup.get("userTags") or [])
+        return cls(members, tags)
+
+    def complete(self, group_uuid: str) -> bool:
+        found = self.members.get(group_uuid) or []
+        group = BackupGroup(group_uuid, [WireVolumeBackup.model_validate(m) for m in found], None)
+        return bool(found) and group.ready and group.root is not None
+
+    def owner_tags(self, group_uuid: str) -> list[OwnerTag]:
+        roots = [m for m in self.members.get(group_uuid) or [] if m.get("type") == "Root"]
+        return [t for r in roots for tag in self.tags[str(r["uuid"])] if (t := OwnerTag.parse(tag))]
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """Operators' moves over a program of a VmBackup and two same-named series (one inside a component)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tally = _TALLY
+        self.tally.sequences += 1
+        self._serving = serve(Simulator(Settings(job_polls=0, job_seconds=None)))
+        self.running: RunningSimulator = self._serving.__enter__()
+        self.switch = KillSwitch()
+        fake = _VirtualTime(self.running.simulator)
+        config = {
+            "zstack:host": self.running.host,
+            "zstack:port": str(self.running.port),
+            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
+            "zstack:accountPassword": seed.ADMIN_PASSWORD,
+        }
+        settings = ConnectionSettings.resolve(config, {})
+        self.client = ZStackClient(settings, transport=self.switch, clock=fake.clock, sleep=fake.sleep)
+        self.engine = Engine(self.client, config, self.switch, self.tally)
+        self.program: dict[str, Declared] = {
+            d.urn: d
+            for d in (
+                Declared(VM_BACKUP, "nightly"),
+                Declared(SERIES, "series", keep=1),
+                Declared(SERIES, "series", parent=COMPONENT, keep=3),
+            )
+        }
+        self.versions = itertools.count(2)
+        self.damaged: set[str] = set()  # groups damaged out of band, excused until refresh or update
+        self.kill_armed = False
+        self.adopted = False
+
+    def teardown(self) -> None:
+        self.client.close()
+        self._serving.__exit__(None, None, None)
+
+    # ------------------------------------------------------------------------------------- operations
+
+    def _run(self, operation: Callable[[], None]) -> None:
+        self.tally.steps += 1
+        before = {r.seq for r in self.running.simulator.requests()}
+        outcome = self.engine.operation(operation)
+        self.tally.outcomes[outcome] = self.tally.outcomes.get(outcome, 0) + 1
+        self.kill_armed = False
+        self._check_no_held_group_was_deleted(before)
+        if outcome == "ok":
+            self.damaged &= self._referenced()  # refreshed or replaced: no longer excused once dropped
+
+    @rule()
+    def up(self) -> None:
+        self._run(lambda: self.engine.up(list(self.program.values())))
+
+    @rule(data=st.data())
+    def up_replace(self, data: st.DataObject) -> None:
+        urn = data.draw(st.sampled_from(sorted(self.program)))
+        self._run(lambda: self.engine.up(list(self.program.values()), frozenset({urn})))
+
+    @rule()
+    def refresh(self) -> None:
+        self._run(self.engine.refresh)
+        self.damaged.clear()
+
+    @rule()
+    def destroy(self) -> None:
+        self._run(self.engine.destroy)
+
+    # ------------------------------------------------------------------------------- program changes
+
+    @rule(data=st.data(), back=st.booleans())
+    def change_triggers(self, data: st.DataObject, back: bool) -> None:
+        decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
+        decl.triggers = "1" if back else str(next(self.versions))
+
+    @rule(data=st.data())
+    def change_description(self, data: st.DataObject) -> None:
+        decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
+        decl.description = "d2" if decl.description == "d1" else "d1"
+
+    @rule(data=st.data())
+    def bump_replacement_trigger(self, data: st.DataObject) -> None:
+        self.program[data.draw(st.sampled_from(sorted(self.program)))].replacement_trigger += 1
+
+    @rule(data=st.data())
+    def toggle_delete_before_replace(self, data: st.DataObject) -> None:
+        decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
+        decl.delete_before_replace = not decl.delete_before_replace
+
+    @rule(data=st.data())
+    def toggle_retain_on_delete(self, data: st.DataObject) -> None:
+        decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
+        decl.retain_on_delete = not decl.retain_on_delete
+
+    @rule(data=st.data(), keep=st.integers(1, 3))
+    def change_keep(self, data: st.DataObject, keep: int) -> None:
+        series = sorted(u for u, d in self.program.items() if d.type == SERIES)
+        self.program[data.draw(st.sampled_from(series))].keep = keep
+
+    # --------------------------------------------------------------- what happens outside the program
+
+    @precondition(lambda self: not self.adopted)
+    @rule(data=st.data())
+    def state_delete_then_adopt(self, data: st.DataObject) -> None:
+        """`pulumi state delete` of the VmBackup, then a new resource adopting its group with `group_uuid=`."""
+        held = [(u, h) for u, h in self.engine.state.items() if h.type == VM_BACKUP]
+        if not held:
+            return
+        urn, resource = data.draw(st.sampled_from(held))
+        del self.engine.state[urn]
+        del self.program[urn]
+        adopter = Declared(VM_BACKUP, "adopted", group_uuid=resource.id)
+        self.program[adopter.urn] = adopter
+        self.adopted = True
+
+    @rule(data=st.data())
+    def delete_group_out_of_band(self, data: st.DataObject) -> None:
+        groups = sorted(Zstack.read(self.running.simulator).members)
+        if groups:
+            group = data.draw(st.sampled_from(groups))
+            self.running.simulator.delete_backup_group(group)
+            self.damaged.add(group)
+
+    @rule(data=st.data())
+    def delete_member_out_of_band(self, data: st.DataObject) -> None:
+        zstack = Zstack.read(self.running.simulator)
+        members = sorted(str(m["uuid"]) for g in zstack.members.values() for m in g if len(g) > 1)
+        if members:
+            member = data.draw(st.sampled_from(members))
+            group = next(g for g, ms in zstack.members.items() if any(str(m["uuid"]) == member for m in ms))
+            self.running.simulator.delete_backup(member)
+            self.damaged.add(group)
+
+    @precondition(lambda self: not self.kill_armed)
+    @rule(at=st.integers(0, 24), after_sending=st.booleans())
+    def kill_provider_during_next_operation(self, at: int, after_sending: bool) -> None:
+        self.switch.countdown, self.switch.after_sending = at, after_sending
+        self.kill_armed = True
+
+    @rule()
+    def a_member_refuses_deletion_once(self) -> None:
+        self.running.simulator.faults.fail_member_delete(count=1)
+
+    # ------------------------------------------------------------------------------------- invariants
+
+    def _referenced(self) -> set[str]:
+        referenced: set[str] = set()
+        for held in [*self.engine.state.values(), *self.engine.pending_deletes]:
+            referenced |= _groups_of(held)
+        return referenced
+
+    def _check_no_held_group_was_deleted(self, before: set[int]) -> None:
+        deleted = set()
+        for request in self.running.simulator.requests():
+            if request.seq not in before and request.method == "DELETE" and "/vm-backups/" in request.path:
+                deleted.add(request.path.rsplit("/", 1)[-1])
+        live = set(Zstack.read(self.running.simulator).members)
+        held = {g for h in self.engine.state.values() for g in _kept_groups(h)}
+        lost = (deleted & held) - live - self.damaged
+        assert not lost, f"the provider deleted groups the state holds: {sorted(lost)}"
+
+    @invariant()
+    def state_and_zstack_agree(self) -> None:
+        zstack = Zstack.read(self.running.simulator)
+        holders: dict[str, str] = {}
+        for urn, held in self.engine.state.items():
+            for group in _groups_of(held):
+                assert group not in holders, f"{group} is held by {holders[group]} and {urn}"
+                holders[group] = urn
+            claim = held.outputs.get("owner_claim")
+            for group, label in _labels(held).items():
+                if group in self.damaged:
+                    continue
+                assert zstack.complete(group), f"{urn} holds {group}, which is not a live, complete group"
+                tags = zstack.owner_tags(group)
+                assert [t.claim for t in tags] == [claim], f"{group} of {urn} carries owner tags {tags}"
+                assert tags[0].digest == label, f"{group} of {urn} is labelled for other inputs or triggers"
+        deployment = {"resources": [_exported(u, h) for u, h in self.engine.state.items()]}
+        for held in self.engine.pending_deletes:
+            deployment["resources"].append(_exported("pending", held))
+        orphans = {o.group_uuid for o in find_orphans(OperationContext(self.client), OWNER_STACK, deployment)}
+        invisible = set(zstack.members) - set(holders) - self._pending_groups() - orphans
+        assert not invisible, f"ZStack holds groups no state references and no orphan list shows: {invisible}"
+
+    def _pending_groups(self) -> set[str]:
+        return {g for h in self.engine.pending_deletes for g in _groups_of(h)}
+
+
+def _kept_groups(held: Held) -> set[str]:
+    if held.type == VM_BACKUP:
+        return {held.id}
+    return set(held.outputs.get("group_uuids") or [])
+
+
+def _groups_of(held: Held) -> set[str]:
+    return _kept_groups(held) | set(held.outputs.get("prune_pending") or [])
+
+
+def _labels(held: Held) -> dict[str, str]:
+    """The groups a resource keeps, each with the digest its owner tag must carry."""
+    if held.type == VM_BACKUP:
+        props = VmBackupProperties.model_validate(VmBackupProperties.user_supplied(held.outputs))
+        return {held.id: digest(props.shaping_inputs())}
+    return {b["group_uuid"]: digest({"triggers": b["triggers"]}) for b in held.outputs.get("backups") or []}
+
+
+def _exported(urn: str, held: Held) -> dict[str, Any]:
+    return {"urn": urn, "type": held.type, "id": held.id, "outputs": held.outputs}
+
+
+class _VirtualTime:
+    """The client's clock and sleep: sleeping moves the simulator's clock instead of waiting."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._simulator = simulator
+        self._now = time.monotonic()
+
+    def clock(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self._now += seconds
+        self._simulator.clock.advance(seconds)
+
+
+_TALLY = Tally()
+
+
+@pytest.fixture
+def tally(lifecycle_tally: Tally) -> Iterator[Tally]:
+    global _TALLY
+    _TALLY = lifecycle_tally
+    yield lifecycle_tally
+
+
+LifecycleMachine.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=14,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+def test_lifecycle_sequences_keep_zstack_and_the_state_in_agreement(tally: Tally) -> None:
+    LifecycleMachine.TestCase().runTest()
+    assert tally.sequences >= 100 and tally.steps >= 500, tally
