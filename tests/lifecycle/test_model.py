@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -146,9 +146,9 @@ class Engine:
         self.pending_deletes: list[Held] = []
 
     # -- one provider call; a dead process ends the operation
-    def _call(self, fn: Callable[[], T]) -> T:
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
         self.tally.calls += 1
-        return fn()
+        return fn(*args)
 
     def _new_process(self) -> None:
         handed_out._ids.clear()  # every CLI run starts a provider process afresh
@@ -173,21 +173,21 @@ class Engine:
         return "ok"
 
     def _check(self, resource_type: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        result = self._call(lambda: self._provider(resource_type).check(olds, news))
+        result = self._call(self._provider(resource_type).check, olds, news)
         assert not result.failures, [f.reason for f in result.failures]
         return dict(result.inputs)
 
     def _create(self, decl: Declared) -> Held:
         checked = self._check(decl.type, {}, decl.inputs())
         try:
-            made = self._call(lambda: self._provider(decl.type).create(checked))
+            made = self._call(self._provider(decl.type).create, checked)
         except provider_module.ProviderError as error:
             raise OperationFailed(str(error)) from None
         return Held(decl.type, made.id, dict(made.outs), decl.replacement_trigger, decl.retain_on_delete)
 
     def _delete(self, held: Held) -> None:
         try:
-            self._call(lambda: self._provider(held.type).delete(held.id, held.outputs))
+            self._call(self._provider(held.type).delete, held.id, held.outputs)
         except provider_module.ProviderError as error:
             raise OperationFailed(str(error)) from None
 
@@ -203,12 +203,12 @@ class Engine:
             news = self._check(decl.type, _inputs_of(current), decl.inputs())
             forced = decl.urn in replace or decl.replacement_trigger != current.replacement_trigger
             if not forced:
-                diff = self._call(lambda: self._provider(decl.type).diff(current.id, current.outputs, news))
+                diff = self._call(self._provider(decl.type).diff, current.id, current.outputs, news)
                 if not diff.replaces:
                     if diff.changes:
                         try:
                             outs = self._call(
-                                lambda: self._provider(decl.type).update(current.id, current.outputs, news)
+                                self._provider(decl.type).update, current.id, current.outputs, news
                             )
                         except provider_module.ProviderError as error:
                             raise OperationFailed(str(error)) from None
@@ -238,7 +238,7 @@ class Engine:
     def refresh(self) -> None:
         for urn, held in list(self.state.items()):
             try:
-                read = self._call(lambda: self._provider(held.type).read(held.id, held.outputs))
+                read = self._call(self._provider(held.type).read, held.id, held.outputs)
             except provider_module.ProviderError as error:
                 raise OperationFailed(str(error)) from None
             if not read.id:
@@ -385,7 +385,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.adopted)
     @rule(data=st.data())
     def state_delete_then_adopt(self, data: st.DataObject) -> None:
-        """`pulumi state delete` of the VmBackup, then a new resource adopting its group with `group_uuid=`."""
+        """`pulumi state delete` of the VmBackup, then a new resource adopting its group (`group_uuid=`)."""
         held = [(u, h) for u, h in self.engine.state.items() if h.type == VM_BACKUP]
         if not held:
             return
@@ -510,10 +510,10 @@ _TALLY = Tally()
 
 
 @pytest.fixture
-def tally(lifecycle_tally: Tally) -> Iterator[Tally]:
+def tally(lifecycle_tally: Tally) -> Tally:
     global _TALLY
     _TALLY = lifecycle_tally
-    yield lifecycle_tally
+    return lifecycle_tally
 
 
 LifecycleMachine.TestCase.settings = settings(
@@ -527,4 +527,5 @@ LifecycleMachine.TestCase.settings = settings(
 
 def test_lifecycle_sequences_keep_zstack_and_the_state_in_agreement(tally: Tally) -> None:
     LifecycleMachine.TestCase().runTest()
-    assert tally.sequences >= 100 and tally.steps >= 500, tally
+    assert tally.sequences >= 100, tally
+    assert tally.steps >= 500, tally
