@@ -56,7 +56,7 @@ from ._query import (
 )
 from ._settings import Settings
 from ._wire import java_sql_timestamp, to_plain
-from .seed import default_seed
+from .seed import default_seed, with_default_infrastructure
 
 CREATE_VM_BACKUP = "CreateVmBackup"
 DELETE_VM_BACKUP = "DeleteVmBackup"
@@ -186,7 +186,7 @@ class Simulator:
                 document = json.loads(self._state_file.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValueError(f"cannot read state file {self._state_file}: {exc}") from None
-            self._data = parse_state(document, source=str(self._state_file))
+            self._data = parse_state(with_default_infrastructure(document), source=str(self._state_file))
         elif isinstance(seed, StateData):
             self._data = parse_state(seed.model_dump(by_alias=True), source="the seed given to Simulator")
         elif seed is not None:
