@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from zstack_simulator import RunningSimulator, Settings, Simulator
+from zstack_simulator import RunningSimulator, Settings, Simulator, StateData
 from zstack_simulator import seed as s
-from zstack_simulator._model import BackupStorageRef, VolumeBackup
 from zstack_simulator.seed import default_seed
 
 from tests.fixtures.simulator import ServeSimulator
@@ -393,44 +392,31 @@ def test_a_storage_holding_no_copy_fails(simulator_client: httpx.Client) -> None
 
 def test_a_member_with_no_copy_anywhere_is_an_argument_error(serve_simulator: ServeSimulator) -> None:
     group = uuid.uuid4().hex
-    seed = default_seed()
-    seed.volume_backups = [
-        VolumeBackup(
-            uuid=f"{group[:-2]}{n:02d}",
-            volume_uuid=volume,
-            name=volume,
-            type=kind,
-            state="Enabled",
-            status="Ready",
-            group_uuid=group,
-            vm_instance_uuid=s.RUNNING_VM_UUID,
-            backup_storage_refs=refs,
-            create_date=s.SEED_CREATED_AT,
-            last_op_date=s.SEED_CREATED_AT,
-        )
+    copy = {"backupStorageUuid": s.IMAGESTORE_BS_UUID, "status": "Ready", "createDate": 0, "lastOpDate": 0}
+    document = default_seed().model_dump(by_alias=True)
+    document["volumeBackups"] = [
+        {
+            "uuid": f"{group[:-2]}{n:02d}",
+            "volumeUuid": volume,
+            "name": volume,
+            "type": kind,
+            "state": "Enabled",
+            "status": "Ready",
+            "groupUuid": group,
+            "backupStorageRefs": refs,
+            "createDate": 0,
+            "lastOpDate": 0,
+        }
         for n, (volume, kind, refs) in enumerate(
-            [
-                (s.RUNNING_VM_ROOT_VOLUME_UUID, "Root", [ready_copy()]),
-                (s.RUNNING_VM_DATA_VOLUME_UUIDS[0], "Data", []),
-            ]
+            [(s.RUNNING_VM_ROOT_VOLUME_UUID, "Root", [copy]), (s.RUNNING_VM_DATA_VOLUME_UUIDS[0], "Data", [])]
         )
     ]
-    running = serve_simulator(Simulator(Settings.fast(), seed=seed))
+    running = serve_simulator(Simulator(Settings.fast(), seed=StateData.model_validate(document)))
     with httpx.Client(base_url=running.base_url) as client:
         error = error_of(restore_and_wait(client, login(client), group))
     assert (error["code"], error["details"]) == (
         "SYS.1007",
         f"Volume backup[uuid:{group[:-2]}01] not found on any backup storage",
-    )
-
-
-def ready_copy() -> BackupStorageRef:
-    return BackupStorageRef(
-        backup_storage_uuid=s.IMAGESTORE_BS_UUID,
-        install_path="zstore://copy",
-        status="Ready",
-        create_date=s.SEED_CREATED_AT,
-        last_op_date=s.SEED_CREATED_AT,
     )
 
 
