@@ -365,7 +365,7 @@ def _materialise(data: StateData, job: Job, now: float) -> None:
             job.params["failure"] = error_code("SYS.1006", "no host is available to start the VM on")
             return
         try:
-            vm.vm_nics = _allocate_nics(data, vm_uuid, l3_uuids)
+            vm.vm_nics = _allocate_nics(data, l3_uuids)
         except ApiError as exc:
             job.params["failure"] = exc.error
             return
@@ -398,12 +398,13 @@ def _allocate_host(data: StateData, params: Mapping[str, Any]) -> Host | None:
     return candidates[0] if candidates else None
 
 
-def _allocate_nics(data: StateData, vm_uuid: str, l3_uuids: Sequence[str]) -> list[VmNic]:
+def _allocate_nics(data: StateData, l3_uuids: Sequence[str]) -> list[VmNic]:
     """One NIC per L3 network, in order, each with the lowest free address of the network's ranges."""
     nics: list[VmNic] = []
     for device_id, l3_uuid in enumerate(l3_uuids):
         network = _l3(data, l3_uuid)
-        assert network is not None  # checked when the job started
+        if network is None:
+            raise ApiError("SYS.1003", not_found("l3NetworkUuids", l3_uuid, "L3NetworkVO"))
         used = {n.ip for vm in data.vm_instances for n in vm.vm_nics if n.l3_network_uuid == l3_uuid}
         used |= {n.ip for n in nics if n.l3_network_uuid == l3_uuid}
         address = _free_address(network, used)
