@@ -1,4 +1,4 @@
-"""A local ZStack Cloud REST API simulator for VM backups (`CreateVmBackup` and friends).
+"""A local ZStack Cloud REST API simulator for VM backups (`CreateVmBackup` and friends) and VM restores.
 
 In-process use::
 

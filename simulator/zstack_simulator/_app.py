@@ -28,6 +28,7 @@ from ._simulator import (
     Resource,
     Simulator,
 )
+from ._vms import CREATE_VM_FROM_VM_BACKUP, DESTROY_VM_INSTANCE, EXPUNGE_VM_INSTANCE
 from ._wire import render_json
 
 ABORT_EXTENSION = "zstack_simulator.abort"
@@ -63,11 +64,19 @@ _ROUTES = (
     _route(DELETE_VOLUME_BACKUP, "async", "DELETE", rf"/v1/volume-backups/{_UUID}"),
     _route(CREATE_USER_TAG, "async", "POST", r"/v1/user-tags"),
     _route(DELETE_TAG, "async", "DELETE", rf"/v1/tags/{_UUID}"),
+    _route(CREATE_VM_FROM_VM_BACKUP, "async", "POST", rf"/v1/vm-instances/from/vm-backups/{_UUID}"),
+    _route(DESTROY_VM_INSTANCE, "async", "DELETE", rf"/v1/vm-instances/{_UUID}"),
+    _route(EXPUNGE_VM_INSTANCE, "async", "PUT", rf"/v1/vm-instances/{_UUID}/actions"),
     _route("QueryUserTag", "query", "GET", rf"/v1/user-tags(?:/{_UUID})?", "user-tags"),
     _route("QueryVolumeBackup", "query", "GET", rf"/v1/volume-backups(?:/{_UUID})?", "volume-backups"),
     _route("QueryVmInstance", "query", "GET", rf"/v1/vm-instances(?:/{_UUID})?", "vm-instances"),
     _route("QueryVolume", "query", "GET", rf"/v1/volumes(?:/{_UUID})?", "volumes"),
     _route("QueryBackupStorage", "query", "GET", rf"/v1/backup-storage(?:/{_UUID})?", "backup-storage"),
+    _route("QueryL3Network", "query", "GET", rf"/v1/l3-networks(?:/{_UUID})?", "l3-networks"),
+    _route(
+        "QueryInstanceOffering", "query", "GET", rf"/v1/instance-offerings(?:/{_UUID})?", "instance-offerings"
+    ),
+    _route("QueryPrimaryStorage", "query", "GET", rf"/v1/primary-storage(?:/{_UUID})?", "primary-storage"),
 )
 _SESSION_PATH = re.compile(r"(/accounts/sessions/)[^/]+")
 
@@ -331,6 +340,12 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         sim.set_vm_state(param(request, "uuid"), body["state"])
         return {}
 
+    async def expunge_vm(request: Request) -> Any:
+        uuid = param(request, "uuid")
+        if not sim.expunge_vm(uuid):
+            raise KeyError(f"no VM {uuid}")
+        return {}
+
     async def patch_storage(request: Request) -> Any:
         return sim.update_backup_storage(param(request, "uuid"), await body_of(request))
 
@@ -353,6 +368,7 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         Route("/sessions/expire", endpoint(expire_sessions), methods=["POST"]),
         Route("/clock/advance", endpoint(advance_clock), methods=["POST"]),
         Route("/vm-instances/{uuid}", endpoint(patch_vm), methods=["PATCH"]),
+        Route("/vm-instances/{uuid}", endpoint(expunge_vm), methods=["DELETE"]),
         Route("/backup-storage/{uuid}", endpoint(patch_storage), methods=["PATCH"]),
     ]
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# core ApiMediatorImpl: a client-chosen resourceUuid must look like a dashless UUID.
+RESOURCE_UUID_RE = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
 
 DESCRIPTIONS: dict[str, str] = {
     "SYS.1000": "An internal error happened in system",
@@ -45,3 +49,20 @@ class ApiError(Exception):
     @property
     def code(self) -> str:
         return str(self.error["code"])
+
+
+def not_found(field_name: str, uuid: str, entity: str) -> str:
+    """The details of core PortApiValidator's SYS.1003 for an `@APIParam(resourceType=...)` miss."""
+    return f"invalid field[{field_name}], resource[uuid:{uuid}, type:{entity}] not found"
+
+
+def check_resource_uuid(value: Any) -> None:
+    """Refuse a client-chosen resourceUuid that is not a dashless UUID (SYS.1007), as ApiMediatorImpl does."""
+    if value is not None and (not isinstance(value, str) or not RESOURCE_UUID_RE.fullmatch(value)):
+        raise ApiError(
+            "SYS.1007",
+            f"resourceUuid[{value}] is not a valid uuid. A valid uuid is a UUID(v4 recommended) "
+            "with '-' stripped. see http://en.wikipedia.org/wiki/Universally_unique_identifier "
+            "for format of UUID, the regular expression uses to validate a UUID is "
+            f"{RESOURCE_UUID_RE.pattern}",
+        )

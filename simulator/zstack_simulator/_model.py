@@ -81,6 +81,7 @@ class Volume(Record):
     install_path: str | None = None
     root_image_uuid: str | None = None
     disk_offering_uuid: str | None = None
+    last_vm_instance_uuid: str | None = None
     create_date: float | None = None
     last_op_date: float | None = None
 
@@ -128,6 +129,86 @@ class VolumeBackup(Record):
     last_op_date: float
 
 
+class Zone(Record):
+    uuid: str
+    name: str
+    state: str = "Enabled"
+
+
+class Cluster(Record):
+    uuid: str
+    name: str
+    zone_uuid: str
+    state: str = "Enabled"
+    hypervisor_type: str = "KVM"
+
+
+class Host(Record):
+    uuid: str
+    name: str
+    zone_uuid: str
+    cluster_uuid: str
+    management_ip: str
+    state: str = "Enabled"
+    status: str = "Connected"
+
+
+class PrimaryStorage(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    zone_uuid: str
+    type: str = "LocalStorage"
+    state: str = "Enabled"
+    status: str = "Connected"
+    url: str
+    total_capacity: int
+    available_capacity: int
+    attached_cluster_uuids: list[str] = Field(default_factory=list)
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
+class IpRange(Record):
+    uuid: str
+    name: str
+    start_ip: str
+    end_ip: str
+    netmask: str
+    gateway: str
+    network_cidr: str
+
+
+class L3Network(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    type: str = "L3BasicNetwork"
+    zone_uuid: str
+    l2_network_uuid: str
+    state: str = "Enabled"
+    system: bool = False
+    category: str = "Private"
+    ip_ranges: list[IpRange] = Field(default_factory=list)
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
+class InstanceOffering(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    cpu_num: int
+    cpu_speed: int = 0
+    memory_size: int
+    type: str = "UserVm"
+    allocator_strategy: str = "LeastVmPreferredHostAllocatorStrategy"
+    state: str = "Enabled"
+    sort_key: int = 0
+    create_date: float | None = None
+    last_op_date: float | None = None
+
+
 class UserTag(Record):
     """A free-form tag a user attached to any resource (CreateUserTag)."""
 
@@ -167,6 +248,12 @@ class StateData(Record):
     vm_instances: list[VmInstance] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     backup_storages: list[BackupStorage] = Field(default_factory=list)
+    zones: list[Zone] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(default_factory=list)
+    hosts: list[Host] = Field(default_factory=list)
+    primary_storages: list[PrimaryStorage] = Field(default_factory=list)
+    l3_networks: list[L3Network] = Field(default_factory=list)
+    instance_offerings: list[InstanceOffering] = Field(default_factory=list)
     volume_backups: list[VolumeBackup] = Field(default_factory=list)
     user_tags: list[UserTag] = Field(default_factory=list)
     jobs: list[Job] = Field(default_factory=list)
@@ -179,6 +266,12 @@ class StateData(Record):
             "vmInstance": [v.uuid for v in self.vm_instances],
             "volume": [v.uuid for v in self.volumes],
             "backupStorage": [b.uuid for b in self.backup_storages],
+            "zone": [z.uuid for z in self.zones],
+            "cluster": [c.uuid for c in self.clusters],
+            "host": [h.uuid for h in self.hosts],
+            "primaryStorage": [p.uuid for p in self.primary_storages],
+            "l3Network": [n.uuid for n in self.l3_networks],
+            "instanceOffering": [o.uuid for o in self.instance_offerings],
             "volumeBackup": [b.uuid for b in self.volume_backups],
         }
         for kind, uuids in groups.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import tempfile
 import threading
 import uuid as uuidlib
@@ -15,10 +14,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from . import _vms
 from ._auth import access_key_signature, check_request_time, sha512_hex, signatures_match
 from ._clock import Clock
-from ._errors import ApiError, PlainTextError, error_code
+from ._errors import ApiError, PlainTextError, check_resource_uuid, error_code, not_found
 from ._faults import Faults
+from ._infrastructure import (
+    INSTANCE_OFFERING_SCHEMA,
+    L3_NETWORK_SCHEMA,
+    PRIMARY_STORAGE_SCHEMA,
+    instance_offering_inventory,
+    l3_network_inventory,
+    primary_storage_inventory,
+)
 from ._inventory import (
     BACKUP_STORAGE_SCHEMA,
     USER_TAG_SCHEMA,
@@ -56,7 +64,7 @@ from ._query import (
 )
 from ._settings import Settings
 from ._wire import java_sql_timestamp, to_plain
-from .seed import default_seed
+from .seed import default_seed, with_default_infrastructure
 
 CREATE_VM_BACKUP = "CreateVmBackup"
 DELETE_VM_BACKUP = "DeleteVmBackup"
@@ -65,12 +73,19 @@ CREATE_USER_TAG = "CreateUserTag"
 DELETE_TAG = "DeleteTag"
 CREATE_VM_BACKUP_TIMEOUT_MS = 36 * 3600 * 1000
 DEFAULT_API_TIMEOUT_MS = 30 * 60 * 1000
-Resource = Literal["volume-backups", "volumes", "vm-instances", "backup-storage", "user-tags"]
+Resource = Literal[
+    "volume-backups",
+    "volumes",
+    "vm-instances",
+    "backup-storage",
+    "user-tags",
+    "l3-networks",
+    "instance-offerings",
+    "primary-storage",
+]
 # Resource types a user tag may name here, with how to find one by uuid.
 _TAGGABLE = ("VolumeBackupVO", "VmInstanceVO", "VolumeVO", "BackupStorageVO")
 
-# core ApiMediatorImpl: a client-chosen resourceUuid must look like a dashless UUID.
-_RESOURCE_UUID_RE = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
 _BANDWIDTHS = ("volumeReadBandwidth", "volumeWriteBandwidth", "networkReadBandwidth", "networkWriteBandwidth")
 _CREATE_MSG = "org.zstack.header.storage.backup.APICreateVmBackupMsg"
 _DELETE_MODES = ("Permissive", "Enforcing")
@@ -149,10 +164,6 @@ class _Session:
     expires_at: float
 
 
-def _not_found(field_name: str, uuid: str, entity: str) -> str:
-    return f"invalid field[{field_name}], resource[uuid:{uuid}, type:{entity}] not found"
-
-
 def _new_uuid() -> str:
     return uuidlib.uuid4().hex
 
@@ -187,7 +198,7 @@ class Simulator:
                 document = json.loads(self._state_file.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValueError(f"cannot read state file {self._state_file}: {exc}") from None
-            self._data = parse_state(document, source=str(self._state_file))
+            self._data = parse_state(with_default_infrastructure(document), source=str(self._state_file))
         elif isinstance(seed, StateData):
             self._data = parse_state(seed.model_dump(by_alias=True), source="the seed given to Simulator")
         elif seed is not None:
@@ -390,7 +401,11 @@ class Simulator:
             if caller.session_uuid is not None and self.faults.take("expire_session", method, path):
                 self._sessions.pop(caller.session_uuid, None)
             self._persist()
-        timeout = CREATE_VM_BACKUP_TIMEOUT_MS if api == CREATE_VM_BACKUP else DEFAULT_API_TIMEOUT_MS
+        timeout = (
+            CREATE_VM_BACKUP_TIMEOUT_MS
+            if api == CREATE_VM_BACKUP
+            else _vms.API_TIMEOUTS_MS.get(api, DEFAULT_API_TIMEOUT_MS)
+        )
         if api_timeout is not None and api_timeout.strip().isdigit():
             timeout = int(api_timeout) * 1000
         return Submission(job.uuid, timeout)
@@ -408,6 +423,8 @@ class Simulator:
                 job.polls += 1
                 if self._due(job, now):
                     self._finish(job, now)
+                else:
+                    _vms.progress(self._data, job, now)
             if job.state == "processing":
                 self._persist()
                 return PollAnswer(202, body={})
@@ -437,6 +454,8 @@ class Simulator:
             if job.state == "processing" and self._due(job, now):
                 self._finish(job, now)
                 changed = True
+            elif job.state == "processing":
+                changed = _vms.progress(self._data, job, now) or changed
         if changed:
             self._persist()
 
@@ -449,6 +468,8 @@ class Simulator:
 
     def _prepare(self, api: str, target: str, body: Any, query: Sequence[tuple[str, str]]) -> dict[str, Any]:
         """REST-layer checks that refuse the call before any job exists (400 plain text)."""
+        if api in _vms.VM_APIS:
+            return _vms.prepare(api, target, body, query)
         if api == CREATE_VM_BACKUP:
             if body is None:
                 body = {}
@@ -490,6 +511,9 @@ class Simulator:
 
     def _start(self, job: Job) -> None:
         """The API's validation and first effects, run when the job is accepted."""
+        if job.api in _vms.VM_APIS:
+            _vms.start(self._data, job, self.clock.now())
+            return
         if job.api == CREATE_VM_BACKUP:
             self._start_create(job)
             return
@@ -501,7 +525,7 @@ class Simulator:
         self._check_delete_options(job.params)
         target = job.params["target"]
         if job.api == DELETE_VOLUME_BACKUP and self._backup(target) is None:
-            raise ApiError("SYS.1003", _not_found("uuid", target, "VolumeBackupVO"))
+            raise ApiError("SYS.1003", not_found("uuid", target, "VolumeBackupVO"))
         if job.api == DELETE_VM_BACKUP:
             members = [b for b in self._data.volume_backups if b.group_uuid == target]
             roots = [b for b in members if b.type == "Root"]
@@ -521,7 +545,7 @@ class Simulator:
             "BackupStorageVO": self._storage,
         }[resource_type](resource_uuid)
         if found is None:
-            raise ApiError("SYS.1003", _not_found("resourceUuid", resource_uuid, resource_type))
+            raise ApiError("SYS.1003", not_found("resourceUuid", resource_uuid, resource_type))
 
     def _finish_create_user_tag(self, job: Job, now: float) -> dict[str, Any]:
         params = job.params["params"]
@@ -549,23 +573,14 @@ class Simulator:
             if self._storage(storage) is None:
                 raise ApiError(
                     "SYS.1003",
-                    _not_found("backupStorageUuids", storage, "BackupStorageVO"),
+                    not_found("backupStorageUuids", storage, "BackupStorageVO"),
                 )
 
     def _start_create(self, job: Job) -> None:
         params: dict[str, Any] = job.params["params"]
         root_uuid: str = job.params["rootVolumeUuid"]
         resource_uuid = params.get("resourceUuid")
-        if resource_uuid is not None and (
-            not isinstance(resource_uuid, str) or not _RESOURCE_UUID_RE.fullmatch(resource_uuid)
-        ):
-            raise ApiError(
-                "SYS.1007",
-                f"resourceUuid[{resource_uuid}] is not a valid uuid. A valid uuid is a UUID(v4 recommended) "
-                "with '-' stripped. see http://en.wikipedia.org/wiki/Universally_unique_identifier "
-                "for format of UUID, the regular expression uses to validate a UUID is "
-                f"{_RESOURCE_UUID_RE.pattern}",
-            )
+        check_resource_uuid(resource_uuid)
         for name in ("backupStorageUuid", "name"):
             if params.get(name) is None:
                 raise ApiError(
@@ -597,14 +612,14 @@ class Simulator:
         if root is None:
             raise ApiError(
                 "SYS.1003",
-                _not_found("rootVolumeUuid", root_uuid, "VolumeVO"),
+                not_found("rootVolumeUuid", root_uuid, "VolumeVO"),
             )
         storage_uuid = str(params["backupStorageUuid"])
         storage = self._storage(storage_uuid)
         if storage is None:
             raise ApiError(
                 "SYS.1003",
-                _not_found("backupStorageUuid", storage_uuid, "BackupStorageVO"),
+                not_found("backupStorageUuid", storage_uuid, "BackupStorageVO"),
             )
         if storage.type != "ImageStoreBackupStorage":
             raise ApiError("SYS.1006", f"Unexpected backup storage[type:{storage.type},uuid:{storage.uuid}]")
@@ -677,6 +692,8 @@ class Simulator:
                 job.result = {}
             elif job.api == DELETE_VM_BACKUP:
                 job.result = self._finish_delete_group(job)
+            elif job.api in _vms.VM_APIS:
+                job.result = _vms.finish(self._data, job, now)
             else:
                 job.result = self._finish_delete_member(job)
         except ApiError as exc:
@@ -812,6 +829,14 @@ class Simulator:
             return [vm_inventory(vm, volumes) for vm in self._data.vm_instances], VM_INSTANCE_SCHEMA
         if resource == "user-tags":
             return [user_tag_inventory(t) for t in self._data.user_tags], USER_TAG_SCHEMA
+        if resource == "l3-networks":
+            return [l3_network_inventory(n) for n in self._data.l3_networks], L3_NETWORK_SCHEMA
+        if resource == "instance-offerings":
+            offerings = self._data.instance_offerings
+            return [instance_offering_inventory(o) for o in offerings], INSTANCE_OFFERING_SCHEMA
+        if resource == "primary-storage":
+            storages = self._data.primary_storages
+            return [primary_storage_inventory(p) for p in storages], PRIMARY_STORAGE_SCHEMA
         return [backup_storage_inventory(b) for b in self._data.backup_storages], BACKUP_STORAGE_SCHEMA
 
     def query(
@@ -930,12 +955,18 @@ class Simulator:
         )
 
     def set_vm_state(self, vm_uuid: str, state: str) -> None:
+        """Change a VM's state out of band: `Stopped` leaves its host, `Destroyed` is what DestroyVmInstance
+        leaves (data volumes detached, root volume `Deleted`)."""
         with self._lock:
-            vm = self._vm(vm_uuid)
-            if vm is None:
-                raise KeyError(f"no VM {vm_uuid}")
-            vm.state = state
+            _vms.change_vm_state(self._data, vm_uuid, state, self.clock.now())
             self._persist()
+
+    def expunge_vm(self, vm_uuid: str) -> bool:
+        """Remove a VM and its root volume out of band; False if there is no such VM."""
+        with self._lock:
+            removed = _vms.expunge(self._data, vm_uuid)
+            self._persist()
+            return removed
 
     def _patch(
         self,
