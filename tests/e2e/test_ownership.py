@@ -214,6 +214,10 @@ def test_backups_made_by_release_0_1_0_upgrade_without_changes_and_every_way_of_
 
     stack.run(["preview", "--expect-no-changes"])
     check_ownership(stack)
+    stack.refresh()
+    assert check_ownership(stack).backups == legacy.backups, "refresh finds the 0.1.0 backups as they were"
+    stack.run(["preview", "--expect-no-changes"])
+    check_ownership(stack)
 
     def retake(name: str, *args: str, expected: list[str]) -> None:
         before = check_ownership(stack)
