@@ -17,7 +17,6 @@ import tarfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pulumi_zstack_provider._ownership import stack_key
@@ -25,7 +24,6 @@ from zstack_simulator import seed
 
 from tests.fixtures.ownership import (
     SERIES_TYPE,
-    Ownership,
     check_ownership,
     live_groups,
     owner_tags,
@@ -128,10 +126,6 @@ def urn(kind: str, name: str, parents: str = "") -> str:
 
 def backup_urn(name: str) -> str:
     return urn(VM_BACKUP_TYPE, name)
-
-
-def the_series(found: Ownership, series_urn: str) -> dict[str, Any]:
-    return found.series[series_urn]
 
 
 def timed_out_create(stack: ZStackStack, held: set[str]) -> str:
@@ -300,8 +294,8 @@ def test_series_of_one_name_top_level_and_inside_a_component_never_share_backups
             for group_uuid in outputs["group_uuids"]:
                 assert [t.urn for t in found.owner_tags(group_uuid)] == [series_urn], "each lists its own"
 
-    top = the_series(found, top_urn)["group_uuids"]
-    nested = the_series(found, nested_urn)["group_uuids"]
+    top = found.series[top_urn]["group_uuids"]
+    nested = found.series[nested_urn]["group_uuids"]
     assert len(top) == 1
     assert len(nested) == 3
     assert not set(top) & set(nested), "the two series share a backup"
@@ -321,7 +315,7 @@ def test_a_failed_prune_keeps_the_new_backup_in_state_and_the_next_release_prune
         stack.write_program(series_program(release, keep=2))
         up(stack)
         found = check_ownership(stack)
-    second, first = the_series(found, series_urn)["group_uuids"]
+    second, first = found.series[series_urn]["group_uuids"]
     fault = stack.simulator.faults.fail_member_delete(target=root_of(found.groups[first])["uuid"])
 
     stack.write_program(series_program("3", keep=2))
@@ -329,7 +323,7 @@ def test_a_failed_prune_keeps_the_new_backup_in_state_and_the_next_release_prune
 
     assert [line for line in shown(done).splitlines() if "warning" in line and "could not be deleted" in line]
     found = check_ownership(stack)
-    outputs = the_series(found, series_urn)
+    outputs = found.series[series_urn]
     assert outputs["backups"][0]["triggers"] == ["3"], "the release 3 backup reached the state, labelled 3"
     third = outputs["group_uuids"][0]
     assert outputs["group_uuids"] == [third, second]
@@ -346,7 +340,7 @@ def test_a_failed_prune_keeps_the_new_backup_in_state_and_the_next_release_prune
     up(stack)
 
     found = check_ownership(stack)
-    outputs = the_series(found, series_urn)
+    outputs = found.series[series_urn]
     assert creates(stack) == 1, "release 4 took exactly one backup"
     assert outputs["backups"][0]["triggers"] == ["4"]
     assert outputs["group_uuids"][1:] == [third]
@@ -516,12 +510,12 @@ def test_a_series_backup_that_lost_its_root_shows_as_a_change_after_refresh_and_
         stack.write_program(series_program(release, keep=2))
         up(stack)
         found = check_ownership(stack)
-    newest, oldest = the_series(found, series_urn)["group_uuids"]
+    newest, oldest = found.series[series_urn]["group_uuids"]
     assert stack.simulator.delete_backup(root_of(found.groups[newest])["uuid"])
 
     stack.refresh()
     found = check_ownership(stack)
-    outputs = the_series(found, series_urn)
+    outputs = found.series[series_urn]
     assert newest in (outputs.get("missing_group_uuids") or [])
     assert outputs["group_uuids"] == [oldest]
     assert outputs["prune_pending"] == [newest]
@@ -533,8 +527,8 @@ def test_a_series_backup_that_lost_its_root_shows_as_a_change_after_refresh_and_
     up(stack)
     found = check_ownership(stack)
     assert newest not in found.groups, "up deleted what was left of the broken backup"
-    assert the_series(found, series_urn)["group_uuids"] == [oldest]
-    assert not the_series(found, series_urn).get("prune_pending")
+    assert found.series[series_urn]["group_uuids"] == [oldest]
+    assert not found.series[series_urn].get("prune_pending")
     assert found.orphans == {}
 
 
