@@ -56,7 +56,10 @@ def owner_inputs(type_token: str, resource_name: str, opts: pulumi.ResourceOptio
     # The parent's URN without the parent as a dependency: depending on a component means depending on
     # its children, this resource among them, which the SDK refuses as a circular dependency.
     parent_urn: pulumi.Output[str] = pulumi.Output(
-        set(), parent.urn.future(), parent.urn.is_known(), parent.urn.is_secret()
+        set(),
+        parent.urn.future(),  # type: ignore[arg-type]  # a resource's URN is never None once known
+        parent.urn.is_known(),
+        parent.urn.is_secret(),
     )
     return {"owner_stack": owner_stack, "owner_urn": parent_urn.apply(lambda p: urn(_qualified_type(p)))}
 

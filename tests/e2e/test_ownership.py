@@ -267,15 +267,6 @@ Releases("app")
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK bug: a VmBackupSeries (or VmBackup) with a ComponentResource parent cannot be "
-    "registered. `owner_inputs` (sdk/pulumi_zstack/_identity.py) makes `owner_urn` from "
-    "`parent.urn.apply(...)`; that Output depends on the component, which the Pulumi SDK expands to the "
-    "component's children, the resource itself: `pulumi up` fails with 'RuntimeError: We have detected a "
-    "circular dependency involving a resource of type pulumi-python:dynamic/zstack:VmBackupSeries named "
-    "series'.",
-)
 def test_series_of_one_name_top_level_and_inside_a_component_never_share_backups(
     zstack_stack: ZStackStack,
 ) -> None:
