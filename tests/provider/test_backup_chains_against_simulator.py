@@ -1,0 +1,165 @@
+"""Deleting backups that later auto backups build on: pruning and replacement never break a kept backup.
+
+Through the provider's own backup-group code and resources, against the simulator over real HTTP. The
+simulator keeps ZStack's incremental chains (each auto backup builds on the previous backup of the same
+volume) and deletes as ZStack does: without `handleDependency` the bits of a backup go even when later
+backups build on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi_zstack_provider import ConnectionSettings, VmBackupProperties, ZStackClient
+from pulumi_zstack_provider._backup_group import (
+    DEFAULT_CREATE_TIMEOUT,
+    DEFAULT_DELETE_TIMEOUT,
+    Limits,
+    delete_group,
+    live_groups,
+    take_backup,
+)
+from pulumi_zstack_provider._resource import OperationContext
+from pulumi_zstack_provider._vm_backup import VmBackupResource
+from pulumi_zstack_provider._vm_backup_series import VmBackupSeriesProperties, VmBackupSeriesResource
+from zstack_simulator import RunningSimulator
+from zstack_simulator import seed as zseed
+
+pytestmark = pytest.mark.integration
+
+VOLUMES = {zseed.RUNNING_VM_ROOT_VOLUME_UUID, *zseed.RUNNING_VM_DATA_VOLUME_UUIDS}
+
+
+@pytest.fixture
+def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
+    config = {
+        "zstack:host": simulator.host,
+        "zstack:port": str(simulator.port),
+        "zstack:accountName": "admin",
+        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
+    }
+    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
+        yield OperationContext(client)
+
+
+def _request(**overrides: Any) -> VmBackupProperties:
+    values = {
+        "root_volume_uuid": zseed.RUNNING_VM_ROOT_VOLUME_UUID,
+        "backup_storage_uuid": zseed.IMAGESTORE_BS_UUID,
+        "name": "pre-release",
+        "max_poll_interval": "0.2s",
+        **overrides,
+    }
+    return VmBackupProperties.model_validate(values)
+
+
+def _take(ctx: OperationContext) -> str:
+    group_uuid = uuid.uuid4().hex
+    limits = Limits.start(None, DEFAULT_CREATE_TIMEOUT, "0.2s")
+    take_backup(ctx, _request(), group_uuid, limits, subject=f"backup {group_uuid}", hint="")
+    return group_uuid
+
+
+def _delete(ctx: OperationContext, group_uuid: str) -> None:
+    limits = Limits.start(None, DEFAULT_DELETE_TIMEOUT, "0.2s")
+    delete_group(ctx, group_uuid, limits, subject=f"backup {group_uuid}", hint="")
+
+
+def _records(simulator: RunningSimulator) -> dict[str, dict[str, Any]]:
+    """What the storage really holds, soft-deleted backups included (the simulator's admin view)."""
+    return {b["uuid"]: b for b in simulator.simulator.backups()}
+
+
+def _missing_ancestors(records: dict[str, dict[str, Any]], backup: dict[str, Any]) -> list[str]:
+    """The ancestors of `backup` whose bits are no longer on its backup storage."""
+    storage = {r["backupStorageUuid"] for r in backup["backupStorageRefs"]}
+    missing, parent = [], backup["parentUuid"]
+    for _ in range(len(records) + 1):  # a chain is never longer than the records
+        if parent is None:
+            break
+        ancestor = records.get(parent)
+        if ancestor is None or not storage & {r["backupStorageUuid"] for r in ancestor["backupStorageRefs"]}:
+            missing.append(parent)
+        parent = ancestor["parentUuid"] if ancestor else None
+    return missing
+
+
+def _assert_complete_and_restorable(simulator: RunningSimulator, group_uuid: str) -> None:
+    records = _records(simulator)
+    members = [b for b in records.values() if b["groupUuid"] == group_uuid]
+    assert {m["volumeUuid"] for m in members} == VOLUMES
+    assert {m["status"] for m in members} == {"Ready"}
+    for member in members:
+        assert _missing_ancestors(records, member) == [], f"member {member['uuid']} lost bits it builds on"
+        assert member["restorable"] is True
+
+
+def test_deleting_the_oldest_auto_backups_keeps_every_kept_backup_restorable(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    groups = [_take(ctx) for _ in range(4)]
+    records = _records(simulator)
+    newest_root = next(b for b in records.values() if b["groupUuid"] == groups[3] and b["type"] == "Root")
+    assert newest_root["mode"] == "auto"
+    assert len(_missing_ancestors(records, newest_root)) == 0
+    assert newest_root["parentUuid"] is not None, "the newest backup builds on the older ones"
+
+    for group_uuid in groups[:2]:
+        _delete(ctx, group_uuid)
+
+    assert set(live_groups(ctx, groups)) == set(groups[2:]), "the deleted backups are gone for the provider"
+    for kept in groups[2:]:
+        _assert_complete_and_restorable(simulator, kept)
+    # What is left of the deleted backups holds only bits the kept ones build on.
+    leftovers = [b for b in _records(simulator).values() if b["groupUuid"] in groups[:2]]
+    assert {b["status"] for b in leftovers} <= {"Deleted"}
+    deletes = [r for r in simulator.simulator.requests() if r.method == "DELETE"]
+    assert deletes
+    assert all("handleDependency=true" in r.query for r in deletes)
+
+
+def test_replacing_a_backup_keeps_the_new_one_restorable(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    # Create-before-delete: the new backup builds on the old one, which is deleted afterwards.
+    resource = VmBackupResource()
+    old = uuid.uuid4().hex
+    outputs = resource.create(ctx, _request(group_uuid=old), old)
+    new = uuid.uuid4().hex
+    resource.create(ctx, _request(group_uuid=new), new)
+
+    resource.delete(ctx, old, outputs)
+
+    assert resource.read(ctx, old, outputs) is None
+    _assert_complete_and_restorable(simulator, new)
+
+
+def test_a_series_prunes_without_breaking_its_kept_backups_and_destroy_leaves_nothing(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    resource = VmBackupSeriesResource()
+    series_uuid = uuid.uuid4().hex
+
+    def props(release: str) -> VmBackupSeriesProperties:
+        return VmBackupSeriesProperties.model_validate(
+            {**_request().model_dump(exclude_none=True), "keep": 2, "triggers": [release]}
+        )
+
+    state = resource.create(ctx, props("1.0"), series_uuid)
+    for release in ("1.1", "1.2", "1.3"):
+        state = resource.update(ctx, series_uuid, state, props(release))
+
+    assert state["takes"] == 4
+    assert len(state["group_uuids"]) == 2
+    for kept in state["group_uuids"]:
+        _assert_complete_and_restorable(simulator, kept)
+    outcome = resource.read(ctx, series_uuid, state)
+    assert outcome is not None
+    assert outcome.outputs["group_uuids"] == state["group_uuids"]
+    assert outcome.outputs["missing_group_uuids"] is None
+
+    resource.delete(ctx, series_uuid, state)
+    assert _records(simulator) == {}, "deleting the last live backups purged the soft-deleted ones"
