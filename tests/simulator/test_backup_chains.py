@@ -5,11 +5,12 @@ handleDependency)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from zstack_simulator import RunningSimulator
+from zstack_simulator import RunningSimulator, Settings, Simulator
 from zstack_simulator import seed as s
 
 from tests.simulator._support import create_and_wait, group_members, login, poll, query
@@ -153,6 +154,20 @@ def test_after_the_last_backup_is_deleted_the_next_one_starts_new_chains(
     after = _backup(simulator_client, headers)
     assert {_member(simulator_client, after, v)["parentUuid"] for v in VOLUMES} == {None}
     assert _group_states(simulator_client, first) == {("Ready", True)}
+
+
+def test_a_restarted_simulator_goes_on_extending_the_chains(serve_simulator: Any, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with httpx.Client(
+        base_url=serve_simulator(Simulator(Settings.fast(), state_file=state)).base_url
+    ) as client:
+        (before,) = _chain(client, 1)
+    with httpx.Client(
+        base_url=serve_simulator(Simulator(Settings.fast(), state_file=state)).base_url
+    ) as client:
+        (after,) = _chain(client, 1)
+        root = s.RUNNING_VM_ROOT_VOLUME_UUID
+        assert _member(client, after, root)["parentUuid"] == _member(client, before, root)["uuid"]
 
 
 # ---------------------------------------------------------------------------------------------- deleting
