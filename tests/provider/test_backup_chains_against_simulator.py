@@ -1,6 +1,7 @@
 """Deleting backups that later auto backups build on: pruning and replacement never break a kept backup.
 
-Through the provider's own backup-group code and resources, against the simulator over real HTTP. The
+Through the provider's own take and delete code (`take_backup`, `delete_group`, which every VmBackup and
+VmBackupSeries delete, prune and replacement goes through), against the simulator over real HTTP. The
 simulator keeps ZStack's incremental chains (each auto backup builds on the previous backup of the same
 volume) and deletes as ZStack does: without `handleDependency` the bits of a backup go even when later
 backups build on them.
@@ -23,8 +24,6 @@ from pulumi_zstack_provider._backup_group import (
     take_backup,
 )
 from pulumi_zstack_provider._resource import OperationContext
-from pulumi_zstack_provider._vm_backup import VmBackupResource
-from pulumi_zstack_provider._vm_backup_series import VmBackupSeriesProperties, VmBackupSeriesResource
 from zstack_simulator import RunningSimulator
 from zstack_simulator import seed as zseed
 
@@ -45,15 +44,17 @@ def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
         yield OperationContext(client)
 
 
-def _request(**overrides: Any) -> VmBackupProperties:
-    values = {
-        "root_volume_uuid": zseed.RUNNING_VM_ROOT_VOLUME_UUID,
-        "backup_storage_uuid": zseed.IMAGESTORE_BS_UUID,
-        "name": "pre-release",
-        "max_poll_interval": "0.2s",
-        **overrides,
-    }
-    return VmBackupProperties.model_validate(values)
+def _request() -> VmBackupProperties:
+    return VmBackupProperties.model_validate(
+        {
+            "root_volume_uuid": zseed.RUNNING_VM_ROOT_VOLUME_UUID,
+            "backup_storage_uuid": zseed.IMAGESTORE_BS_UUID,
+            "name": "pre-release",
+            "max_poll_interval": "0.2s",
+            "owner_stack": "acme/backups/prod",
+            "owner_urn": "urn:pulumi:prod::backups::pulumi-python:dynamic:Resource$zstack:VmBackup::web",
+        }
+    )
 
 
 def _take(ctx: OperationContext) -> str:
@@ -121,45 +122,28 @@ def test_deleting_the_oldest_auto_backups_keeps_every_kept_backup_restorable(
     assert all("handleDependency=true" in r.query for r in deletes)
 
 
-def test_replacing_a_backup_keeps_the_new_one_restorable(
+def test_deleting_the_replaced_backup_keeps_its_replacement_restorable(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
     # Create-before-delete: the new backup builds on the old one, which is deleted afterwards.
-    resource = VmBackupResource()
-    old = uuid.uuid4().hex
-    outputs = resource.create(ctx, _request(group_uuid=old), old)
-    new = uuid.uuid4().hex
-    resource.create(ctx, _request(group_uuid=new), new)
+    old, new = _take(ctx), _take(ctx)
+    records = _records(simulator)
+    new_root = next(b for b in records.values() if b["groupUuid"] == new and b["type"] == "Root")
+    assert records[new_root["parentUuid"]]["groupUuid"] == old
 
-    resource.delete(ctx, old, outputs)
+    _delete(ctx, old)
 
-    assert resource.read(ctx, old, outputs) is None
+    assert set(live_groups(ctx, [old, new])) == {new}
     _assert_complete_and_restorable(simulator, new)
 
 
-def test_a_series_prunes_without_breaking_its_kept_backups_and_destroy_leaves_nothing(
-    ctx: OperationContext, simulator: RunningSimulator
+@pytest.mark.parametrize("order", ["oldest first", "newest first"])
+def test_deleting_every_backup_of_a_chain_leaves_no_record(
+    ctx: OperationContext, simulator: RunningSimulator, order: str
 ) -> None:
-    resource = VmBackupSeriesResource()
-    series_uuid = uuid.uuid4().hex
-
-    def props(release: str) -> VmBackupSeriesProperties:
-        return VmBackupSeriesProperties.model_validate(
-            {**_request().model_dump(exclude_none=True), "keep": 2, "triggers": [release]}
-        )
-
-    state = resource.create(ctx, props("1.0"), series_uuid)
-    for release in ("1.1", "1.2", "1.3"):
-        state = resource.update(ctx, series_uuid, state, props(release))
-
-    assert state["takes"] == 4
-    assert len(state["group_uuids"]) == 2
-    for kept in state["group_uuids"]:
-        _assert_complete_and_restorable(simulator, kept)
-    outcome = resource.read(ctx, series_uuid, state)
-    assert outcome is not None
-    assert outcome.outputs["group_uuids"] == state["group_uuids"]
-    assert outcome.outputs["missing_group_uuids"] is None
-
-    resource.delete(ctx, series_uuid, state)
-    assert _records(simulator) == {}, "deleting the last live backups purged the soft-deleted ones"
+    # A series destroy deletes oldest first; whatever the order, the soft-deleted backups are purged with
+    # the last live one, so nothing stays behind on the backup storage.
+    groups = [_take(ctx) for _ in range(3)]
+    for group_uuid in groups if order == "oldest first" else reversed(groups):
+        _delete(ctx, group_uuid)
+    assert _records(simulator) == {}
