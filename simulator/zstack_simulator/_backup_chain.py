@@ -17,7 +17,7 @@ Modelled on ZStack's server classes `VolumeBackupKvmBackend` (which backup a new
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -102,32 +102,33 @@ class BackupChains:
             VolumeBackupHistory(volume_uuid=backup.volume_uuid, last_backup_uuid=backup.uuid)
         )
 
-    def length(self, backup: VolumeBackup) -> int:
-        """How many images the chain ending in `backup` holds, its base included."""
-        count, seen = 0, set[str]()
+    def _ancestry(self, backup: VolumeBackup) -> Iterator[VolumeBackup | None]:
+        """`backup`, then each image it builds on, down to the base; None where a link's record is gone."""
+        by_uuid = {b.uuid: b for b in self._data.volume_backups}
+        seen: set[str] = set()
         node: VolumeBackup | None = backup
         while node is not None and node.uuid not in seen:
             seen.add(node.uuid)
-            count += 1
-            node = self._backup(node.parent_uuid)
-        return count
+            yield node
+            if node.parent_uuid is None:
+                return
+            node = by_uuid.get(node.parent_uuid)
+        yield None
+
+    def length(self, backup: VolumeBackup) -> int:
+        """How many images the chain ending in `backup` holds, its base included."""
+        return sum(1 for node in self._ancestry(backup) if node is not None)
 
     def restorable(self, backup: VolumeBackup) -> bool:
         """Whether some storage still holds the bits of `backup` and of every image it builds on."""
         return any(self._bits_complete(backup, r.backup_storage_uuid) for r in backup.backup_storage_refs)
 
     def _bits_complete(self, backup: VolumeBackup, storage_uuid: str) -> bool:
-        seen: set[str] = set()
-        node: VolumeBackup | None = backup
-        while node is not None and node.uuid not in seen:
-            seen.add(node.uuid)
-            # A ref marked Deleted still has its bits; only a deleted ref took them away.
-            if not any(r.backup_storage_uuid == storage_uuid for r in node.backup_storage_refs):
-                return False
-            if node.parent_uuid is None:
-                return True
-            node = self._backup(node.parent_uuid)
-        return False
+        # A ref marked Deleted still has its bits; only a deleted ref took them away.
+        return all(
+            node is not None and any(r.backup_storage_uuid == storage_uuid for r in node.backup_storage_refs)
+            for node in self._ancestry(backup)
+        )
 
     # ------------------------------------------------------------------ deleting backups
 
