@@ -558,7 +558,7 @@ def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subj
         ctx.run_job(
             "DELETE",
             path,
-            params={"deleteMode": "Permissive"},
+            params=DELETE_PARAMS,
             operation=operation,
             deadline=limits.deadline,
             timeout_hint=hint,
@@ -566,7 +566,8 @@ def delete_group(ctx: OperationContext, group_uuid: str, limits: Limits, *, subj
         )
 
     # DeleteVmBackup succeeds for an unknown group and even when members fail, so the only proof of a
-    # delete is a query that finds nothing. What survives the group delete is deleted member by member.
+    # delete is a query that finds nothing live: a member that later backups build on stays, `Deleted`.
+    # What survives the group delete is deleted member by member.
     for attempt in range(2):
         remaining = live_members(ctx, group_uuid)
         if not remaining:
@@ -662,3 +663,12 @@ def sweep_unrecorded(
             f"{subject}: deleting backup group {group_uuid}, an attempt that never reached the stack"
         )
         delete_group(ctx, group_uuid, limits, subject=f"{subject} unrecorded attempt {group_uuid}", hint=hint)
+
+
+#: The query parameters of every DeleteVmBackup and DeleteVolumeBackup. An auto backup builds on the
+#: previous backup of each volume, and ZStack deletes the bits of a backup even when later backups build
+#: on it, unless `handleDependency` is set: then such a backup keeps its bits and only turns `Deleted`, and
+#: ZStack purges it once the last backup built on it is deleted (server class VolumeBackupManagerImpl,
+#: doDeleteVolumeBackup). So pruning a series or replacing a backup never breaks a backup that stays kept.
+#: ZStack before 4.7.11 does not know the parameter and ignores it, as any unknown query parameter.
+DELETE_PARAMS = {"deleteMode": "Permissive", "handleDependency": "true"}

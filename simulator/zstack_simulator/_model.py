@@ -127,6 +127,16 @@ class VolumeBackup(Record):
     system_tags: list[str] = Field(default_factory=list)
     create_date: float
     last_op_date: float
+    parent_uuid: str | None = None
+    """The backup whose image this one's image builds on (None for a base image); never on the wire."""
+
+
+class VolumeBackupHistory(Record):
+    """ZStack's VolumeBackupHistoryVO: the last backup taken of a volume, which the next auto backup of
+    that volume builds on. ZStack drops it when that backup's row is deleted (foreign key, cascade)."""
+
+    volume_uuid: str
+    last_backup_uuid: str
 
 
 class Zone(Record):
@@ -256,6 +266,7 @@ class StateData(Record):
     instance_offerings: list[InstanceOffering] = Field(default_factory=list)
     volume_backups: list[VolumeBackup] = Field(default_factory=list)
     user_tags: list[UserTag] = Field(default_factory=list)
+    volume_backup_histories: list[VolumeBackupHistory] = Field(default_factory=list)
     jobs: list[Job] = Field(default_factory=list)
 
     def check(self) -> None:

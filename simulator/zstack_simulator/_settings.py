@@ -7,6 +7,9 @@ from pydantic.alias_generators import to_camel
 
 REAL_SESSION_TIMEOUT = 7200.0
 REAL_JOB_RECORD_TTL = 10800.0
+#: ZStack's global config volumeBackup/incrementalBackup.maxNum may be 1 to 64 (VolumeBackupGlobalConfig);
+#: ZStack's web console falls back to 64 when it cannot read the value.
+DEFAULT_MAX_INCREMENTAL_BACKUP = 64
 
 
 class Settings(BaseModel):
@@ -29,6 +32,8 @@ class Settings(BaseModel):
     version: str = "4.8.0"
     shuffle_seed: int | None = None
     """Seed of the RNG that orders CreateVmBackup results; None means unpredictable."""
+    max_incremental_backup: int = Field(default=DEFAULT_MAX_INCREMENTAL_BACKUP, ge=1, le=64)
+    """The longest chain (base image included) an auto backup extends; at that length it takes a full one."""
 
     @classmethod
     def fast(cls) -> Settings:

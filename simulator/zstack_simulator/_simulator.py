@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from . import _vms
 from ._auth import access_key_signature, check_request_time, sha512_hex, signatures_match
+from ._backup_chain import BackupChains, chain_name, image_path
 from ._clock import Clock
 from ._errors import ApiError, PlainTextError, check_resource_uuid, error_code, not_found
 from ._faults import Faults
@@ -648,9 +649,17 @@ class Simulator:
             for v in self._data.volumes
             if v.vm_instance_uuid == vm.uuid and not v.is_shareable and v.type in ("Root", "Data")
         ]
+        chains = BackupChains(self._data)
+        plan = chains.plan(
+            [v.uuid for v in members],
+            storage.uuid,
+            full=mode == "full",
+            max_incremental=self.settings.max_incremental_backup,
+        )
         created: list[str] = []
         for volume in members:
             backup_uuid = _new_uuid()
+            parent = plan.parents.get(volume.uuid)
             self._data.volume_backups.append(
                 VolumeBackup(
                     uuid=backup_uuid,
@@ -666,10 +675,11 @@ class Simulator:
                     system_tags=list(job.params["systemTags"]),
                     create_date=now,
                     last_op_date=now,
+                    parent_uuid=parent.uuid if parent else None,
                     backup_storage_refs=[
                         BackupStorageRef(
                             backup_storage_uuid=storage.uuid,
-                            install_path=f"zstore://{volume.uuid}/{backup_uuid}",
+                            install_path=image_path(chains.namespace_for(parent, storage.uuid)),
                             status="Creating",
                             create_date=now,
                             last_op_date=now,
@@ -678,7 +688,7 @@ class Simulator:
                 )
             )
             created.append(backup_uuid)
-        job.params.update(backupUuids=created, groupUuid=group_uuid)
+        job.params.update(backupUuids=created, groupUuid=group_uuid, backupMode=plan.mode)
 
     def _finish(self, job: Job, now: float) -> None:
         try:
@@ -709,7 +719,8 @@ class Simulator:
             raise ApiError(error["code"], error.get("details"), error.get("description"))
         stamp = java_sql_timestamp(datetime.fromtimestamp(now))
         name = str(job.params["params"]["name"])
-        mode = "full" if job.params["params"].get("mode") == "full" else "auto"
+        mode = job.params["backupMode"]
+        chains = BackupChains(self._data)
         finished: list[dict[str, Any]] = []
         for backup_uuid in uuids:
             backup = self._backup(backup_uuid)
@@ -724,7 +735,8 @@ class Simulator:
             backup.last_op_date = now
             for ref in backup.backup_storage_refs:
                 ref.status, ref.last_op_date = "Ready", now
-                ref.install_path = f"zstore://{backup.volume_uuid}/{uuidlib.uuid4().hex}{uuidlib.uuid4().hex}"
+                ref.install_path = image_path(chain_name(ref.install_path))
+            chains.record(backup)
             finished.append(volume_backup_inventory(backup))
         self._rng.shuffle(finished)
         return {"inventories": finished}
@@ -790,32 +802,9 @@ class Simulator:
         return {}
 
     def _delete_backup(self, backup: VolumeBackup, storages: Sequence[str], handle_dependency: bool) -> None:
-        """Delete the bits on the chosen storages; the row goes when no ref is left.
-
-        With handleDependency a backup that a later non-full backup of the same volume builds on keeps its
-        refs as `Deleted`, so it stays visible with status `Deleted`.
-        """
-        targeted = [
-            r for r in backup.backup_storage_refs if not storages or r.backup_storage_uuid in storages
-        ]
-        now = self.clock.now()
-        has_dependents = handle_dependency and any(
-            other.volume_uuid == backup.volume_uuid
-            and other.uuid != backup.uuid
-            and other.create_date > backup.create_date
-            and other.mode != "full"
-            and other.status != "Deleted"
-            for other in self._data.volume_backups
+        BackupChains(self._data).delete(
+            backup, storages, handle_dependency=handle_dependency, now=self.clock.now()
         )
-        if has_dependents:
-            for ref in targeted:
-                ref.status, ref.last_op_date = "Deleted", now
-        else:
-            backup.backup_storage_refs = [r for r in backup.backup_storage_refs if r not in targeted]
-        if not backup.backup_storage_refs:
-            self._data.volume_backups.remove(backup)
-        elif all(r.status == "Deleted" for r in backup.backup_storage_refs):
-            backup.status, backup.last_op_date = "Deleted", now
 
     # ----------------------------------------------------------------- queries
 
@@ -887,9 +876,12 @@ class Simulator:
     # ----------------------------------------------------------------- out-of-band inspection and changes
 
     def backups(self) -> list[dict[str, Any]]:
-        """Every volume backup record, `Deleted` and `Creating` ones included, with system and user tags."""
+        """Every volume backup record, `Deleted` and `Creating` ones included, with system and user tags,
+        the backup its image builds on (`parentUuid`) and whether its whole chain's bits are there
+        (`restorable`)."""
         with self._lock:
             self._advance_jobs()
+            chains = BackupChains(self._data)
             listed = []
             for backup in self._data.volume_backups:
                 inventory = {
@@ -897,7 +889,13 @@ class Simulator:
                 }
                 user_tags = [t.tag for t in self._data.user_tags if t.resource_uuid == backup.uuid]
                 listed.append(
-                    to_plain(inventory) | {"systemTags": list(backup.system_tags), "userTags": user_tags}
+                    to_plain(inventory)
+                    | {
+                        "systemTags": list(backup.system_tags),
+                        "userTags": user_tags,
+                        "parentUuid": backup.parent_uuid,
+                        "restorable": chains.restorable(backup),
+                    }
                 )
             return listed
 
