@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DESCRIPTIONS: dict[str, str] = {
@@ -45,3 +46,53 @@ class ApiError(Exception):
     @property
     def code(self) -> str:
         return str(self.error["code"])
+
+
+# core ApiMediatorImpl: a client-chosen resourceUuid must look like a dashless UUID.
+RESOURCE_UUID_RE = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
+
+
+def check_resource_uuid(value: Any) -> None:
+    """Refuse a `resourceUuid` the way core `ApiMediatorImpl` does (SYS.1007)."""
+    if value is not None and (not isinstance(value, str) or not RESOURCE_UUID_RE.fullmatch(value)):
+        raise ApiError(
+            "SYS.1007",
+            f"resourceUuid[{value}] is not a valid uuid. A valid uuid is a UUID(v4 recommended) "
+            "with '-' stripped. see http://en.wikipedia.org/wiki/Universally_unique_identifier "
+            "for format of UUID, the regular expression uses to validate a UUID is "
+            f"{RESOURCE_UUID_RE.pattern}",
+        )
+
+
+def not_found(field_name: str, uuid: str, entity: str) -> ApiError:
+    """The parameter validator's answer when a `resourceType` field names nothing (SYS.1003)."""
+    return ApiError(
+        "SYS.1003", f"invalid field[{field_name}], resource[uuid:{uuid}, type:{entity}] not found"
+    )
+
+
+def mandatory(field_name: str, message: str) -> ApiError:
+    return ApiError("SYS.1007", f"field[{field_name}] of message[{message}] is mandatory, can not be null")
+
+
+def too_long(field_name: str, message: str, limit: int, actual: int) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"field[{field_name}] of message[{message}] exceeds max length of string. "
+        f"expected was <= {limit}, actual was {actual}",
+    )
+
+
+def invalid_choice(field_name: str, message: str, choices: tuple[str, ...], found: Any) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"valid value for field[{field_name}] of message[{message}] are [{', '.join(choices)}], "
+        f"but {found} found",
+    )
+
+
+def out_of_range(field_name: str, message: str, low: int, high: int, found: Any) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"field[{field_name}] of message[{message}] must be in range of [{low}, {high}], but {found} found",
+    )
