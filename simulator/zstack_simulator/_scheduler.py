@@ -634,6 +634,8 @@ class Schedules:
             error = job.inject_error
             raise ApiError(error["code"], error.get("details"), error.get("description"))
         refs = self._data.scheduler_job_trigger_refs
+        if job.api in (CREATE_SCHEDULER_JOB, CREATE_SCHEDULER_TRIGGER):
+            self._check_unused(params.get("resourceUuid"))
         if job.api == CREATE_SCHEDULER_JOB:
             created = SchedulerJob(
                 uuid=params.get("resourceUuid") or _new_uuid(),
@@ -682,6 +684,13 @@ class Schedules:
         self._data.scheduler_job_trigger_refs = [r for r in refs if r.scheduler_trigger_uuid != target]
         self._data.scheduler_triggers = [t for t in self._data.scheduler_triggers if t.uuid != target]
         return {}
+
+    def _check_unused(self, resource_uuid: str | None) -> None:
+        """A resourceUuid is the new row's primary key, so one already taken makes the insert fail."""
+        taken = {j.uuid for j in self._data.scheduler_jobs} | {t.uuid for t in self._data.scheduler_triggers}
+        if resource_uuid in taken:
+            # INFERRED: the database's duplicate-key error, reported as an internal error.
+            raise ApiError("SYS.1000", f"Duplicate entry '{resource_uuid}' for key 'PRIMARY'")
 
     @staticmethod
     def _new_trigger(params: Mapping[str, Any], now: float) -> SchedulerTrigger:

@@ -418,3 +418,13 @@ def test_faults_apply_to_the_scheduler_calls(
     )
     assert refused.status_code == 503
     assert query(simulator_client, headers, f"scheduler/jobs/{job}")[0]["triggersUuid"] == []
+
+
+def test_a_resource_uuid_already_taken_is_refused(
+    simulator_client: httpx.Client, headers: dict[str, str]
+) -> None:
+    taken = uuid.uuid4().hex
+    assert create_trigger(simulator_client, headers, resourceUuid=taken).status_code == 200
+    code, details = error_of(create_trigger(simulator_client, headers, resourceUuid=taken))
+    assert (code, taken in details) == ("SYS.1000", True)
+    assert len(query(simulator_client, headers, "scheduler/triggers")) == 1
