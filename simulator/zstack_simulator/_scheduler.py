@@ -859,6 +859,8 @@ class Schedules:
                 ref = next(r for r in self._data.scheduler_job_trigger_refs if r.uuid == key)
                 self._fire(ref, at)
             changed = True
+            if len(self._data.scheduler_runs) > 2 * _FINISHED_RUNS_KEPT:
+                self._forget_old_runs()
         if changed:
             self._forget_old_runs()
         return changed
@@ -1046,8 +1048,7 @@ class Schedules:
     def _delete_groups(self, roots: Iterable[VolumeBackup], storages: Sequence[str]) -> None:
         groups = {b.group_uuid for b in roots}
         for member in [b for b in self._data.volume_backups if b.group_uuid in groups]:
-            if member in self._data.volume_backups:
-                self._hooks.delete_backup(member, storages, True)
+            self._hooks.delete_backup(member, storages, True)
 
     def _forget_old_runs(self) -> None:
         finished = [r for r in self._data.scheduler_runs if r.state != "running"]
