@@ -152,10 +152,12 @@ def _gson_string(name: str, value: Any) -> str:
 # --------------------------------------------------------------------- vmBackup job parameters
 
 
-def _retention_type(text: str) -> str:
-    if text not in ("Count", "Days"):
-        raise ApiError("SYS.1000", f"No enum constant {_RETENTION_ENUM}.{text}")
-    return text
+def _retention_type(text: str) -> Literal["Count", "Days"]:
+    if text == "Count":
+        return "Count"
+    if text == "Days":
+        return "Days"
+    raise ApiError("SYS.1000", f"No enum constant {_RETENTION_ENUM}.{text}")
 
 
 def _bandwidth(text: str) -> int:
@@ -169,19 +171,15 @@ def _bandwidth(text: str) -> int:
 def _merge_retention(
     policy: VmBackupRetention, parameters: Mapping[str, str], prefix: str
 ) -> VmBackupRetention:
+    """The local policy reads `retentionType`…, the remote one `remoteRetentionType`…"""
+
+    def key(name: str) -> str:
+        return prefix + name[0].upper() + name[1:] if prefix else name
+
     merged = policy.model_copy()
-    names = (
-        ("RetentionType", "RetentionValue", "FullBackupRetentionValue")
-        if prefix
-        else (
-            "retentionType",
-            "retentionValue",
-            "fullBackupRetentionValue",
-        )
-    )
-    kind, value, full = (prefix + n for n in names)
+    kind, value, full = key("retentionType"), key("retentionValue"), key("fullBackupRetentionValue")
     if kind in parameters:
-        merged.retention_type = None if _blank(parameters[kind]) else _retention_type(parameters[kind])  # type: ignore[assignment]
+        merged.retention_type = None if _blank(parameters[kind]) else _retention_type(parameters[kind])
     if value in parameters:
         merged.retention_value = 0 if _blank(parameters[value]) else _java_long(parameters[value])
     if full in parameters:
@@ -981,9 +979,11 @@ class Schedules:
     def _end_unsuccessful(
         run: ScheduledRun, at: float, error: ApiError, state: Literal["failed", "skipped"]
     ) -> None:
-        details = error.error.get("details") or error.error.get("description")
-        # CreateVmBackupJob.fireEvent rewrites the error's details before it is recorded.
-        error.error["details"] = f"VM[uuid:{run.target_resource_uuid}] backup failed, error: {details}"
+        if state == "failed":
+            details = error.error.get("details") or error.error.get("description")
+            # CreateVmBackupJob.fireEvent rewrites a failure's details before it is recorded; a skip
+            # happens earlier, in AbstractSchedulerJob, and keeps its own.
+            error.error["details"] = f"VM[uuid:{run.target_resource_uuid}] backup failed, error: {details}"
         run.state, run.finish_at, run.error = state, at, error.error
 
     def _end_run(self, run: ScheduledRun, at: float) -> None:
