@@ -54,14 +54,8 @@ from ._query import (
     parse_query,
     run_query,
 )
-from ._scheduler import (
-    MANUAL_CREATE_TAG_PREFIX,
-    SCHEDULER_APIS,
-    SCHEDULER_JOB_SCHEMA,
-    SCHEDULER_TRIGGER_SCHEMA,
-    BackupHooks,
-    Schedules,
-)
+from ._scheduled_runs import MANUAL_CREATE_TAG_PREFIX, BackupHooks, ScheduledRuns
+from ._scheduler import SCHEDULER_APIS, SCHEDULER_JOB_SCHEMA, SCHEDULER_TRIGGER_SCHEMA, Schedules
 from ._settings import Settings
 from ._wire import java_sql_timestamp, to_plain
 from .seed import default_seed
@@ -210,12 +204,13 @@ class Simulator:
         else:
             self._data = default_seed()
         self._copies = Copies(self._data)
-        self._schedules = Schedules(
+        self._runs = ScheduledRuns(
             self._data,
             BackupHooks(self._start_create, self._finish_create, self._delete_backup),
             self._copies,
             lambda: self.settings.job_seconds,
         )
+        self._schedules = Schedules(self._data, self._runs)
         self._persist()
 
     # ----------------------------------------------------------------- persistence and lookups
@@ -377,7 +372,7 @@ class Simulator:
         """Accept an async API call (the 202). Validation failures surface later, on the poll."""
         with self._lock:
             now = self.clock.now()
-            self._schedules.catch_up(now)
+            self._runs.catch_up(now)
             self._expire_job_records(now)
             if job_uuid is not None:
                 if len(job_uuid) != 32:
@@ -424,7 +419,7 @@ class Simulator:
         expired = PollAnswer(404, text="the job has been expired")
         with self._lock:
             now = self.clock.now()
-            self._schedules.catch_up(now)
+            self._runs.catch_up(now)
             self._expire_job_records(now)
             job = self._job(job_uuid)
             if job is None:
@@ -457,7 +452,7 @@ class Simulator:
     def _advance_jobs(self) -> None:
         """Finish jobs whose time is up, so reads see what a real server would have done meanwhile."""
         now = self.clock.now()
-        changed = self._schedules.catch_up(now)
+        changed = self._runs.catch_up(now)
         changed = self._expire_job_records(now) or changed
         for job in self._data.jobs:
             if job.state == "processing" and self._due(job, now):
@@ -948,7 +943,7 @@ class Simulator:
         """Every firing of a scheduler job still remembered: `state` running, succeeded, failed or skipped."""
         with self._lock:
             self._advance_jobs()
-            return self._schedules.runs()
+            return self._runs.runs()
 
     def delete_backup_group(self, group_uuid: str) -> int:
         """Remove every member of a group behind the API's back; returns how many went."""

@@ -12,7 +12,8 @@ from zstack_simulator import seed as s
 from zstack_simulator._clock import Clock
 from zstack_simulator._errors import ApiError
 from zstack_simulator._model import SchedulerTrigger, VmBackupJobData
-from zstack_simulator._scheduler import Schedules, merge_vm_backup_parameters
+from zstack_simulator._scheduled_runs import ScheduledRuns
+from zstack_simulator._scheduler import merge_vm_backup_parameters
 from zstack_simulator._simulator import Caller
 
 pytestmark = pytest.mark.unit
@@ -346,10 +347,10 @@ def _trigger(**fields: Any) -> SchedulerTrigger:
 
 def test_next_fire_of_a_simple_trigger() -> None:
     forever = _trigger(startTime=1000, schedulerInterval=10, repeatCount=0, stopTime=1030)
-    assert Schedules.next_fire(forever, 0) == 1000
-    assert Schedules.next_fire(forever, 1000) == 1010
-    assert Schedules.next_fire(forever, 1000, inclusive=True) == 1000
-    assert Schedules.next_fire(forever, 1030) is None  # past its stop time
+    assert ScheduledRuns.next_fire(forever, 0) == 1000
+    assert ScheduledRuns.next_fire(forever, 1000) == 1010
+    assert ScheduledRuns.next_fire(forever, 1000, inclusive=True) == 1000
+    assert ScheduledRuns.next_fire(forever, 1030) is None  # past its stop time
     once = _trigger(startTime=1000, repeatCount=1)
-    assert Schedules.next_fire(once, 999) == 1000
-    assert Schedules.next_fire(once, 1000) is None
+    assert ScheduledRuns.next_fire(once, 999) == 1000
+    assert ScheduledRuns.next_fire(once, 1000) is None
