@@ -16,8 +16,20 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from ._copies import SYNC_VM_BACKUP
 from ._errors import ApiError, PlainTextError, error_code
 from ._faults import FaultRule
+from ._scheduler import (
+    ADD_SCHEDULER_JOB_TO_TRIGGER,
+    CHANGE_SCHEDULER_STATE,
+    CREATE_SCHEDULER_JOB,
+    CREATE_SCHEDULER_TRIGGER,
+    DELETE_SCHEDULER_JOB,
+    DELETE_SCHEDULER_TRIGGER,
+    REMOVE_SCHEDULER_JOB_FROM_TRIGGER,
+    UPDATE_SCHEDULER_JOB,
+    UPDATE_SCHEDULER_TRIGGER,
+)
 from ._settings import Settings
 from ._simulator import (
     CREATE_USER_TAG,
@@ -53,6 +65,7 @@ def _route(api: str, kind: str, method: str | None, pattern: str, resource: Reso
 
 
 _UUID = r"(?P<uuid>[^/]+)"
+_JOB_ON_TRIGGER = rf"/v1/scheduler/jobs/{_UUID}/scheduler/triggers/(?P<trigger>[^/]+)"
 _ROUTES = (
     _route("QueryJob", "job", None, rf"/v1/api-jobs/{_UUID}"),
     _route("LogInByAccount", "session", "PUT", r"/v1/accounts/login"),
@@ -67,6 +80,20 @@ _ROUTES = (
     _route(CREATE_VM_FROM_VM_BACKUP, "async", "POST", rf"/v1/vm-instances/from/vm-backups/{_UUID}"),
     _route(DESTROY_VM_INSTANCE, "async", "DELETE", rf"/v1/vm-instances/{_UUID}"),
     _route(EXPUNGE_VM_INSTANCE, "async", "PUT", rf"/v1/vm-instances/{_UUID}/actions"),
+    _route(SYNC_VM_BACKUP, "async", "PUT", rf"/v1/vm-backups/{_UUID}/actions"),
+    _route(CREATE_SCHEDULER_JOB, "async", "POST", r"/v1/scheduler/jobs"),
+    _route(CREATE_SCHEDULER_TRIGGER, "async", "POST", r"/v1/scheduler/triggers"),
+    _route(ADD_SCHEDULER_JOB_TO_TRIGGER, "async", "POST", _JOB_ON_TRIGGER),
+    _route(REMOVE_SCHEDULER_JOB_FROM_TRIGGER, "async", "DELETE", _JOB_ON_TRIGGER),
+    _route(UPDATE_SCHEDULER_JOB, "async", "PUT", rf"/v1/scheduler/jobs/{_UUID}/actions"),
+    _route(UPDATE_SCHEDULER_TRIGGER, "async", "PUT", rf"/v1/scheduler/triggers/{_UUID}/actions"),
+    _route(CHANGE_SCHEDULER_STATE, "async", "PUT", rf"/v1/schedulers/{_UUID}"),
+    _route(DELETE_SCHEDULER_JOB, "async", "DELETE", rf"/v1/scheduler/jobs/{_UUID}"),
+    _route(DELETE_SCHEDULER_TRIGGER, "async", "DELETE", rf"/v1/scheduler/triggers/{_UUID}"),
+    _route("QuerySchedulerJob", "query", "GET", rf"/v1/scheduler/jobs(?:/{_UUID})?", "scheduler-jobs"),
+    _route(
+        "QuerySchedulerTrigger", "query", "GET", rf"/v1/scheduler/triggers(?:/{_UUID})?", "scheduler-triggers"
+    ),
     _route("QueryUserTag", "query", "GET", rf"/v1/user-tags(?:/{_UUID})?", "user-tags"),
     _route("QueryVolumeBackup", "query", "GET", rf"/v1/volume-backups(?:/{_UUID})?", "volume-backups"),
     _route("QueryVmInstance", "query", "GET", rf"/v1/vm-instances(?:/{_UUID})?", "vm-instances"),
@@ -200,6 +227,7 @@ class _ZStackApi:
             query=request.query_params.multi_items(),
             job_uuid=request.headers.get("x-job-uuid"),
             api_timeout=request.headers.get("x-api-timeout"),
+            path_params=groups,
         )
         settings = sim.settings
         location = (
@@ -319,6 +347,9 @@ def _admin_routes(sim: Simulator) -> list[Route]:
     async def list_jobs(_: Request) -> Any:
         return sim.jobs()
 
+    async def list_scheduler_runs(_: Request) -> Any:
+        return sim.scheduler_runs()
+
     async def expire_jobs(_: Request) -> Any:
         return {"expired": sim.expire_job_records()}
 
@@ -365,6 +396,7 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         Route("/requests", endpoint(clear_requests), methods=["DELETE"]),
         Route("/jobs", endpoint(list_jobs), methods=["GET"]),
         Route("/jobs/expire", endpoint(expire_jobs), methods=["POST"]),
+        Route("/scheduler-runs", endpoint(list_scheduler_runs), methods=["GET"]),
         Route("/sessions/expire", endpoint(expire_sessions), methods=["POST"]),
         Route("/clock/advance", endpoint(advance_clock), methods=["POST"]),
         Route("/vm-instances/{uuid}", endpoint(patch_vm), methods=["PATCH"]),

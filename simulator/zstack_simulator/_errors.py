@@ -66,3 +66,37 @@ def check_resource_uuid(value: Any) -> None:
             "for format of UUID, the regular expression uses to validate a UUID is "
             f"{RESOURCE_UUID_RE.pattern}",
         )
+
+
+def not_found_error(field_name: str, uuid: str, entity: str) -> ApiError:
+    """The parameter validator's answer when a `resourceType` field names nothing (SYS.1003)."""
+    return ApiError(
+        "SYS.1003", f"invalid field[{field_name}], resource[uuid:{uuid}, type:{entity}] not found"
+    )
+
+
+def mandatory(field_name: str, message: str) -> ApiError:
+    return ApiError("SYS.1007", f"field[{field_name}] of message[{message}] is mandatory, can not be null")
+
+
+def too_long(field_name: str, message: str, limit: int, actual: int) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"field[{field_name}] of message[{message}] exceeds max length of string. "
+        f"expected was <= {limit}, actual was {actual}",
+    )
+
+
+def invalid_choice(field_name: str, message: str, choices: tuple[str, ...], found: Any) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"valid value for field[{field_name}] of message[{message}] are [{', '.join(choices)}], "
+        f"but {found} found",
+    )
+
+
+def out_of_range(field_name: str, message: str, low: int, high: int, found: Any) -> ApiError:
+    return ApiError(
+        "SYS.1007",
+        f"field[{field_name}] of message[{message}] must be in range of [{low}, {high}], but {found} found",
+    )

@@ -250,6 +250,83 @@ class Job(Record):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class VmBackupRetention(Record):
+    """A `BackupRetentionPolicy` of a vmBackup scheduler job (`Count` or `Days`)."""
+
+    retention_type: Literal["Count", "Days"] | None = None
+    retention_value: int = 0
+    full_backup_retention_value: int = 0
+
+
+class VmBackupJobData(Record):
+    """What a `vmBackup` scheduler job keeps of its `parameters` (server class `CreateVmBackupJob`)."""
+
+    backup_storage_uuids: list[str] | None = None
+    remote_backup_storage_uuid: str | None = None
+    full_backup_trigger_uuid: str | None = None
+    retention: VmBackupRetention = Field(default_factory=VmBackupRetention)
+    remote_retention: VmBackupRetention | None = None
+    bandwidths: dict[str, int | None] = Field(default_factory=dict)
+
+
+class SchedulerJob(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    target_resource_uuid: str
+    type: str
+    state: Literal["Enabled", "Disabled"] = "Enabled"
+    job_data: VmBackupJobData
+    create_date: float
+    last_op_date: float
+
+
+class SchedulerTrigger(Record):
+    uuid: str
+    name: str
+    description: str | None = None
+    scheduler_type: Literal["simple", "cron"]
+    scheduler_interval: int | None = None
+    repeat_count: int | None = None
+    start_time: float | None = None
+    stop_time: float | None = None
+    cron: str | None = None
+    create_date: float
+    last_op_date: float
+
+
+class SchedulerJobTriggerRef(Record):
+    """A job added to a trigger, with the simulator's own record of when it fires next."""
+
+    uuid: str
+    scheduler_job_uuid: str
+    scheduler_trigger_uuid: str
+    create_date: float
+    last_op_date: float
+    scheduled_at: float | None = None
+    """When the job was (re)scheduled on this trigger; None while the job is disabled."""
+    next_fire_at: float | None = None
+
+
+class ScheduledRun(Record):
+    """One firing of a scheduler job: skipped, or a VM backup that runs, succeeds or fails."""
+
+    uuid: str
+    scheduler_job_uuid: str
+    scheduler_trigger_uuid: str
+    target_resource_uuid: str
+    fired_at: float
+    state: Literal["running", "succeeded", "failed", "skipped"]
+    finish_at: float | None = None
+    group_uuid: str | None = None
+    error: dict[str, Any] | None = None
+    copy_error: dict[str, Any] | None = None
+    """Why the copy to the remote backup storage failed, if it did (the run still succeeded)."""
+    backup_job: Job | None = None
+    job_data: VmBackupJobData | None = None
+    """The job's parameters when it fired: retention applies them even if the job changes meanwhile."""
+
+
 class StateData(Record):
     """Everything the simulator holds except sessions; a seed file is the same shape without jobs."""
 
@@ -268,6 +345,10 @@ class StateData(Record):
     user_tags: list[UserTag] = Field(default_factory=list)
     volume_backup_histories: list[VolumeBackupHistory] = Field(default_factory=list)
     jobs: list[Job] = Field(default_factory=list)
+    scheduler_jobs: list[SchedulerJob] = Field(default_factory=list)
+    scheduler_triggers: list[SchedulerTrigger] = Field(default_factory=list)
+    scheduler_job_trigger_refs: list[SchedulerJobTriggerRef] = Field(default_factory=list)
+    scheduler_runs: list[ScheduledRun] = Field(default_factory=list)
 
     def check(self) -> None:
         """Refuse data the simulator could not serve consistently."""
@@ -284,6 +365,8 @@ class StateData(Record):
             "l3Network": [n.uuid for n in self.l3_networks],
             "instanceOffering": [o.uuid for o in self.instance_offerings],
             "volumeBackup": [b.uuid for b in self.volume_backups],
+            "schedulerJob": [j.uuid for j in self.scheduler_jobs],
+            "schedulerTrigger": [t.uuid for t in self.scheduler_triggers],
         }
         for kind, uuids in groups.items():
             duplicates = sorted({u for u in uuids if uuids.count(u) > 1})

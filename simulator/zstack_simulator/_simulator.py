@@ -18,6 +18,7 @@ from . import _vms
 from ._auth import access_key_signature, check_request_time, sha512_hex, signatures_match
 from ._backup_chain import BackupChains, chain_name, image_path
 from ._clock import Clock
+from ._copies import SYNC_VM_BACKUP, SYNC_VM_BACKUP_TIMEOUT_MS, Copies
 from ._errors import ApiError, PlainTextError, check_resource_uuid, error_code, not_found
 from ._faults import Faults
 from ._infrastructure import (
@@ -63,6 +64,8 @@ from ._query import (
     parse_query,
     run_query,
 )
+from ._scheduled_runs import MANUAL_CREATE_TAG_PREFIX, BackupHooks, ScheduledRuns
+from ._scheduler import SCHEDULER_APIS, SCHEDULER_JOB_SCHEMA, SCHEDULER_TRIGGER_SCHEMA, Schedules
 from ._settings import Settings
 from ._wire import java_sql_timestamp, to_plain
 from .seed import default_seed, with_default_infrastructure
@@ -83,7 +86,10 @@ Resource = Literal[
     "l3-networks",
     "instance-offerings",
     "primary-storage",
+    "scheduler-jobs",
+    "scheduler-triggers",
 ]
+_API_TIMEOUTS_MS = {CREATE_VM_BACKUP: CREATE_VM_BACKUP_TIMEOUT_MS, SYNC_VM_BACKUP: SYNC_VM_BACKUP_TIMEOUT_MS}
 # Resource types a user tag may name here, with how to find one by uuid.
 _TAGGABLE = ("VolumeBackupVO", "VmInstanceVO", "VolumeVO", "BackupStorageVO")
 
@@ -206,6 +212,14 @@ class Simulator:
             self._data = load_seed_file(Path(seed), default_seed())
         else:
             self._data = default_seed()
+        self._copies = Copies(self._data)
+        self._runs = ScheduledRuns(
+            self._data,
+            BackupHooks(self._start_create, self._finish_create, self._delete_backup),
+            self._copies,
+            lambda: self.settings.job_seconds,
+        )
+        self._schedules = Schedules(self._data, self._runs)
         self._persist()
 
     # ----------------------------------------------------------------- persistence and lookups
@@ -362,10 +376,12 @@ class Simulator:
         query: Sequence[tuple[str, str]] = (),
         job_uuid: str | None = None,
         api_timeout: str | None = None,
+        path_params: Mapping[str, str | None] | None = None,
     ) -> Submission:
         """Accept an async API call (the 202). Validation failures surface later, on the poll."""
         with self._lock:
             now = self.clock.now()
+            self._runs.catch_up(now)
             self._expire_job_records(now)
             if job_uuid is not None:
                 if len(job_uuid) != 32:
@@ -374,7 +390,7 @@ class Simulator:
                     )
                 if self._job(job_uuid) is not None:
                     raise PlainTextError(400, f"Duplicate job uuid[{job_uuid}]")
-            params = self._prepare(api, target, body, query)
+            params = self._prepare(api, target, body, query, path_params or {"uuid": target or None}, path)
             duration = self.faults.take("job_duration", method, path)
             job = Job(
                 uuid=job_uuid or _new_uuid(),
@@ -402,11 +418,7 @@ class Simulator:
             if caller.session_uuid is not None and self.faults.take("expire_session", method, path):
                 self._sessions.pop(caller.session_uuid, None)
             self._persist()
-        timeout = (
-            CREATE_VM_BACKUP_TIMEOUT_MS
-            if api == CREATE_VM_BACKUP
-            else _vms.API_TIMEOUTS_MS.get(api, DEFAULT_API_TIMEOUT_MS)
-        )
+        timeout = _API_TIMEOUTS_MS.get(api) or _vms.API_TIMEOUTS_MS.get(api, DEFAULT_API_TIMEOUT_MS)
         if api_timeout is not None and api_timeout.strip().isdigit():
             timeout = int(api_timeout) * 1000
         return Submission(job.uuid, timeout)
@@ -416,6 +428,7 @@ class Simulator:
         expired = PollAnswer(404, text="the job has been expired")
         with self._lock:
             now = self.clock.now()
+            self._runs.catch_up(now)
             self._expire_job_records(now)
             job = self._job(job_uuid)
             if job is None:
@@ -450,7 +463,8 @@ class Simulator:
     def _advance_jobs(self) -> None:
         """Finish jobs whose time is up, so reads see what a real server would have done meanwhile."""
         now = self.clock.now()
-        changed = self._expire_job_records(now)
+        changed = self._runs.catch_up(now)
+        changed = self._expire_job_records(now) or changed
         for job in self._data.jobs:
             if job.state == "processing" and self._due(job, now):
                 self._finish(job, now)
@@ -467,10 +481,23 @@ class Simulator:
         self._data.jobs = kept
         return changed
 
-    def _prepare(self, api: str, target: str, body: Any, query: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def _prepare(
+        self,
+        api: str,
+        target: str,
+        body: Any,
+        query: Sequence[tuple[str, str]],
+        path_params: Mapping[str, str | None],
+        path: str,
+    ) -> dict[str, Any]:
         """REST-layer checks that refuse the call before any job exists (400 plain text)."""
         if api in _vms.VM_APIS:
             return _vms.prepare(api, target, body, query)
+        if api in SCHEDULER_APIS:
+            uri = path.removeprefix("/zstack")
+            return self._schedules.prepare(api, path_params, body, query, uri)
+        if api == SYNC_VM_BACKUP:
+            return self._copies.prepare(target, body)
         if api == CREATE_VM_BACKUP:
             if body is None:
                 body = {}
@@ -514,6 +541,12 @@ class Simulator:
         """The API's validation and first effects, run when the job is accepted."""
         if job.api in _vms.VM_APIS:
             _vms.start(self._data, job, self.clock.now())
+            return
+        if job.api in SCHEDULER_APIS:
+            self._schedules.start(job, job.created_at)
+            return
+        if job.api == SYNC_VM_BACKUP:
+            self._copies.start(job, job.created_at)
             return
         if job.api == CREATE_VM_BACKUP:
             self._start_create(job)
@@ -643,7 +676,11 @@ class Simulator:
         if vm is None:
             raise ApiError("SYS.1006", f"No VM found with root volume uuid: {root.uuid}")
         group_uuid = resource_uuid or _new_uuid()
-        now = self.clock.now()
+        now = job.created_at
+        tags = list(job.params["systemTags"])
+        if job.params.get("manual", True):
+            # APICreateVmBackupMsg marks what a user made by hand; a schedule's retention never prunes it.
+            tags.append(f"{MANUAL_CREATE_TAG_PREFIX}{job.uuid}")
         members = [
             v
             for v in self._data.volumes
@@ -672,7 +709,7 @@ class Simulator:
                     size=0,
                     group_uuid=group_uuid,
                     vm_instance_uuid=vm.uuid,
-                    system_tags=list(job.params["systemTags"]),
+                    system_tags=list(tags),
                     create_date=now,
                     last_op_date=now,
                     parent_uuid=parent.uuid if parent else None,
@@ -692,7 +729,11 @@ class Simulator:
 
     def _finish(self, job: Job, now: float) -> None:
         try:
-            if job.api == CREATE_VM_BACKUP:
+            if job.api in SCHEDULER_APIS:
+                job.result = self._schedules.finish(job, now)
+            elif job.api == SYNC_VM_BACKUP:
+                job.result = self._copies.finish(job, now)
+            elif job.api == CREATE_VM_BACKUP:
                 job.result = self._finish_create(job, now)
             elif job.api == CREATE_USER_TAG:
                 job.result = self._finish_create_user_tag(job, now)
@@ -826,6 +867,10 @@ class Simulator:
         if resource == "primary-storage":
             storages = self._data.primary_storages
             return [primary_storage_inventory(p) for p in storages], PRIMARY_STORAGE_SCHEMA
+        if resource == "scheduler-jobs":
+            return self._schedules.job_inventories(), SCHEDULER_JOB_SCHEMA
+        if resource == "scheduler-triggers":
+            return self._schedules.trigger_inventories(), SCHEDULER_TRIGGER_SCHEMA
         return [backup_storage_inventory(b) for b in self._data.backup_storages], BACKUP_STORAGE_SCHEMA
 
     def query(
@@ -918,6 +963,12 @@ class Simulator:
                 }
                 for job in self._data.jobs
             ]
+
+    def scheduler_runs(self) -> list[dict[str, Any]]:
+        """Every firing of a scheduler job still remembered: `state` running, succeeded, failed or skipped."""
+        with self._lock:
+            self._advance_jobs()
+            return self._runs.runs()
 
     def delete_backup_group(self, group_uuid: str) -> int:
         """Remove every member of a group behind the API's back; returns how many went."""

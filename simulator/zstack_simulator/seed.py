@@ -73,6 +73,8 @@ IMAGESTORE_BS_UUID = "30000000000040008000000000000001"
 DISABLED_IMAGESTORE_BS_UUID = "30000000000040008000000000000002"
 CEPH_BS_UUID = "30000000000040008000000000000003"
 SFTP_BS_UUID = "30000000000040008000000000000004"
+# A second working ImageStore in another site: the target of offsite copies.
+REMOTE_IMAGESTORE_BS_UUID = "30000000000040008000000000000005"
 
 SEED_CREATED_AT = 1714550400.0  # 2024-05-01 08:00:00 UTC
 _GIB = 1024**3
@@ -134,14 +136,16 @@ def _volume(
     )
 
 
-def _backup_storage(uuid: str, name: str, kind: str, state: str, url: str) -> BackupStorage:
+def _backup_storage(
+    uuid: str, name: str, kind: str, state: str, url: str, *, hostname: str = "172.20.0.10"
+) -> BackupStorage:
     return BackupStorage(
         uuid=uuid,
         name=name,
         type=kind,
         state=state,
         url=url,
-        hostname="172.20.0.10" if kind == "ImageStoreBackupStorage" else None,
+        hostname=hostname if kind == "ImageStoreBackupStorage" else None,
         total_capacity=4096 * _GIB,
         available_capacity=3072 * _GIB,
         attached_zone_uuids=[ZONE_UUID],
@@ -293,6 +297,14 @@ def default_seed() -> StateData:
                 ),
                 _backup_storage(CEPH_BS_UUID, "ceph-bs-01", "Ceph", "Enabled", "ceph://pool-backup"),
                 _backup_storage(SFTP_BS_UUID, "sftp-bs-01", "SftpBackupStorage", "Enabled", "/sftp_bs"),
+                _backup_storage(
+                    REMOTE_IMAGESTORE_BS_UUID,
+                    "imagestore-offsite-01",
+                    "ImageStoreBackupStorage",
+                    "Enabled",
+                    "/zstack_bs/imagestore-offsite-01",
+                    hostname="172.30.0.10",
+                ),
             ],
         }
     )

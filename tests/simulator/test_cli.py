@@ -73,7 +73,7 @@ def test_seed_file_replaces_parts_of_the_default(tmp_path: Path) -> None:
         vms = client.get("/zstack/v1/vm-instances", headers=headers).json()["inventories"]
         assert [(v["uuid"], v["rootVolumeUuid"]) for v in vms] == [(vm, root)]
         storages = client.get("/zstack/v1/backup-storage", headers=headers)
-        assert len(storages.json()["inventories"]) == 4  # absent keys keep the default seed
+        assert len(storages.json()["inventories"]) == 5  # absent keys keep the default seed
         assert '"totalCapacity":4.398046511104E12' in storages.text
 
 

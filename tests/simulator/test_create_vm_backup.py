@@ -132,9 +132,12 @@ def test_system_tags_are_attached_to_every_member(
         "systemTags": ["backup::network::cidr::10.0.0.0/24"],
         "userTags": ["ignored"],
     }
-    poll(simulator_client, create_backup(simulator_client, headers, body=body).json()["location"])
+    location = create_backup(simulator_client, headers, body=body).json()["location"]
+    poll(simulator_client, location)
+    job_uuid = location.rsplit("/", 1)[-1]
+    # The server adds its manual-create marker (the API call's id), which a schedule's retention respects.
     assert {tuple(b["systemTags"]) for b in simulator.simulator.backups()} == {
-        ("backup::network::cidr::10.0.0.0/24",)
+        ("backup::network::cidr::10.0.0.0/24", f"manualCreate::api::{job_uuid}")
     }
     tagged = simulator_client.get(
         "/zstack/v1/volume-backups",

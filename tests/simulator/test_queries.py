@@ -156,12 +156,13 @@ def test_volumes(simulator_client: httpx.Client, headers: dict[str, str]) -> Non
 
 def test_backup_storages(simulator_client: httpx.Client, headers: dict[str, str]) -> None:
     storages = {b["uuid"]: b for b in query(simulator_client, headers, "backup-storage")["inventories"]}
-    assert {(b["type"], b["state"]) for b in storages.values()} == {
-        ("ImageStoreBackupStorage", "Enabled"),
-        ("ImageStoreBackupStorage", "Disabled"),
+    assert sorted((b["type"], b["state"]) for b in storages.values()) == [
         ("Ceph", "Enabled"),
+        ("ImageStoreBackupStorage", "Disabled"),
+        ("ImageStoreBackupStorage", "Enabled"),
+        ("ImageStoreBackupStorage", "Enabled"),
         ("SftpBackupStorage", "Enabled"),
-    }
+    ]
     usable = query(
         simulator_client,
         headers,
@@ -170,7 +171,7 @@ def test_backup_storages(simulator_client: httpx.Client, headers: dict[str, str]
         "state=Enabled",
         "status=Connected",
     )["inventories"]
-    assert [b["uuid"] for b in usable] == [s.IMAGESTORE_BS_UUID]
+    assert {b["uuid"] for b in usable} == {s.IMAGESTORE_BS_UUID, s.REMOTE_IMAGESTORE_BS_UUID}
     assert (
         storages[s.IMAGESTORE_BS_UUID]["availableCapacity"] <= storages[s.IMAGESTORE_BS_UUID]["totalCapacity"]
     )
