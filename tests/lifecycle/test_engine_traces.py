@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 PROGRAM = """
 import json
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource
+from pulumi.dynamic import ResourceProvider, UpdateResult
 
 LOG = {log!r}
 
