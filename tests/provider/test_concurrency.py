@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,31 @@ def test_the_installed_pulumi_host_has_the_pool_the_provider_widens(tmp_path: Pa
     seen = json.loads(report.read_text())
     assert "error" not in seen, f"the provider cannot find the host's worker pool: {seen['error']}"
     assert seen == {"before": 4, "after": 12, "ran_together": True}
+
+
+@pytest.mark.unit
+def test_checks_never_queue_behind_operations_waiting_for_a_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More operations than the cap plus the host's threads arrive: a check still runs at once."""
+    pool = ThreadPoolExecutor(max_workers=_concurrency.HOST_WORKERS)  # as the host makes it
+    monkeypatch.setattr(_concurrency, "find_host_pool", lambda: pool)
+    monkeypatch.setattr(_concurrency, "_slots", OperationSlots(2))
+    _concurrency.configure({"zstack:maxConcurrentOperations": "2"})
+    release = threading.Event()
+
+    def create() -> None:  # holds its slot, like a create waiting for an hour-long job
+        with _concurrency.operation_slot():
+            release.wait(10)
+
+    creates = []
+    for _ in range(12):
+        creates.append(pool.submit(create))
+        time.sleep(0.01)  # the engine's calls arrive one after another
+    try:
+        check = pool.submit(lambda: "checked")
+        assert check.result(timeout=5) == "checked", "a check waited for a ZStack job"
+        assert not any(c.done() for c in creates)
+    finally:
+        release.set()
+        for c in creates:
+            c.result(timeout=10)
+        pool.shutdown()
