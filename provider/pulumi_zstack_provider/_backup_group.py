@@ -314,8 +314,10 @@ def _run_tag_job(ctx: OperationContext, method: str, path: str, subject: str, **
     )
 
 
-def attach_user_tag(ctx: OperationContext, resource_uuid: str, tag: str, subject: str) -> None:
-    """CreateUserTag on a volume backup, checked: a failed poll does not mean the tag is missing."""
+def attach_user_tag(
+    ctx: OperationContext, resource_type: str, resource_uuid: str, tag: str, subject: str
+) -> None:
+    """CreateUserTag on any taggable resource, checked: a failed poll does not mean the tag is missing."""
     failure: ZStackError | None = None
     for _ in range(_TAG_ATTEMPTS):
         try:
@@ -324,9 +326,7 @@ def attach_user_tag(ctx: OperationContext, resource_uuid: str, tag: str, subject
                 "POST",
                 "/user-tags",
                 subject,
-                body={
-                    "params": {"resourceType": "VolumeBackupVO", "resourceUuid": resource_uuid, "tag": tag}
-                },
+                body={"params": {"resourceType": resource_type, "resourceUuid": resource_uuid, "tag": tag}},
             )
             return
         except ZStackError as error:
@@ -334,6 +334,37 @@ def attach_user_tag(ctx: OperationContext, resource_uuid: str, tag: str, subject
             if ctx.client.query("user-tags", f"resourceUuid={resource_uuid}", f"tag={tag}"):
                 return
     raise ZStackError(f"{subject} failed: {str(failure).rstrip('.')}")
+
+
+def claim_object(
+    ctx: OperationContext,
+    resource_type: str,
+    resource_uuid: str,
+    tag: OwnerTag,
+    *,
+    subject: str,
+    current: GroupTags,
+) -> None:
+    """Make the resource named by `tag` the one owner of a ZStack object: write its tag, remove the others.
+
+    Written only once the object is complete, just before a create or update hands it to the engine. Until
+    the other tags are gone no resource may delete the object (`GroupTags.held_by`), so an interruption in
+    between is safe, and the next attempt finishes the move.
+    """
+    if not any(o.claim == tag.claim for o in current.owners):
+        try:
+            attach_user_tag(ctx, resource_type, resource_uuid, tag.render(), f"owner tag of {subject}")
+        except ZStackError as error:
+            raise ZStackError(
+                f"{error} The tag marks what was made as this resource's, so that no later create resumes "
+                "it and no other resource deletes it. Run `pulumi up` again: it finds it and tags it."
+            ) from None
+    for other in current.owners:
+        if other.claim != tag.claim and other.tag_uuid:
+            ctx.progress(f"{subject}: taking it over from {other.urn}")
+            _run_tag_job(
+                ctx, "DELETE", f"/tags/{other.tag_uuid}", f"removal of {other.urn}'s owner tag from {subject}"
+            )
 
 
 def claim_group(
@@ -344,30 +375,12 @@ def claim_group(
     subject: str,
     current: GroupTags | None = None,
 ) -> None:
-    """Make the resource named by `tag` the group's one owner: write its tag, then remove the other owners'.
-
-    Written only once the group is complete, just before a create or update hands it to the engine. Until
-    the other tags are gone no resource may delete the group (`GroupTags.held_by`), so an interruption in
-    between is safe, and the next attempt finishes the move.
-    """
+    """`claim_object` for a backup group: its owner tag lives on the root volume backup."""
     root = group.root
     if root is None:
         raise ZStackError(f"{subject}: the group has no root volume backup to carry its owner tag")
     tags = current if current is not None else group_tags(ctx, group)
-    if not any(o.claim == tag.claim for o in tags.owners):
-        try:
-            attach_user_tag(ctx, root.uuid, tag.render(), f"owner tag of {subject}")
-        except ZStackError as error:
-            raise ZStackError(
-                f"{error} The tag marks the backup as this resource's, so that no later create resumes it "
-                "and no other resource deletes it. Run `pulumi up` again: it finds this backup and tags it."
-            ) from None
-    for other in tags.owners:
-        if other.claim != tag.claim and other.tag_uuid:
-            ctx.progress(f"{subject}: taking the backup over from {other.urn}")
-            _run_tag_job(
-                ctx, "DELETE", f"/tags/{other.tag_uuid}", f"removal of {other.urn}'s owner tag from {subject}"
-            )
+    claim_object(ctx, "VolumeBackupVO", root.uuid, tag, subject=subject, current=tags)
 
 
 def apply_user_tags(
@@ -383,7 +396,7 @@ def apply_user_tags(
     for member in group.ordered_members():
         for tag in user_tags:
             if (member.uuid, tag) not in present:
-                attach_user_tag(ctx, member.uuid, tag, f"user tag {tag!r} of {subject}")
+                attach_user_tag(ctx, "VolumeBackupVO", member.uuid, tag, f"user tag {tag!r} of {subject}")
 
 
 @dataclass(frozen=True)
