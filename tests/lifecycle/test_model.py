@@ -331,7 +331,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------------------- operations
 
-    def _run(self, operation: Callable[[], None]) -> None:
+    def _run(self, operation: Callable[[], None]) -> str:
         self.tally.steps += 1
         before = {r.seq for r in self.running.simulator.requests()}
         outcome = self.engine.operation(operation)
@@ -342,6 +342,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._check_no_held_group_was_deleted(before)
         if outcome == "ok":
             self.damaged &= self._referenced()  # refreshed or replaced: no longer excused once dropped
+        return outcome
 
     @rule()
     def up(self) -> None:
@@ -354,8 +355,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule()
     def refresh(self) -> None:
-        self._run(self.engine.refresh)
-        self.damaged.clear()
+        if self._run(self.engine.refresh) == "ok":
+            self.damaged.clear()
 
     @rule()
     def destroy(self) -> None:
