@@ -146,13 +146,20 @@ class VmFromBackupProperties(OwnedResourceInputs):
         description="The VM's NICs in device order: uuid, l3_network_uuid, ip, mac, netmask, gateway.",
     )
 
-    @model_validator(mode="after")
-    def _consistent(self, info: ValidationInfo) -> VmFromBackupProperties:
+    @model_validator(mode="before")
+    @classmethod
+    def _consistent(cls, data: Any, info: ValidationInfo) -> Any:
+        # Before the fields: a required input still unknown at preview (a group made by the same `up`)
+        # must not hide these rules, which only look at which inputs are given.
+        if not isinstance(data, Mapping):
+            return data
         unknown = unknown_in(info)
-        sizing = {"instance_offering_uuid", "cpu_num", "memory_size"}
-        if not sizing & unknown:
-            by_offering = self.instance_offering_uuid is not None
-            by_size = self.cpu_num is not None or self.memory_size is not None
+
+        def given(name: str) -> bool:
+            return data.get(name) not in (None, "", [])
+
+        if not {"instance_offering_uuid", "cpu_num", "memory_size"} & unknown:
+            by_offering, by_size = given("instance_offering_uuid"), given("cpu_num") or given("memory_size")
             if by_offering and by_size:
                 raise cross_property_error(
                     "instance_offering_uuid",
@@ -165,24 +172,26 @@ class VmFromBackupProperties(OwnedResourceInputs):
                     "instance_offering_uuid, or cpu_num and memory_size, must be set: the VM needs CPUs and "
                     "memory",
                 )
-            for needed, given in (("memory_size", "cpu_num"), ("cpu_num", "memory_size")):
-                if not by_offering and getattr(self, needed) is None:
-                    raise cross_property_error(needed, f"{needed} is required with {given}")
+            for needed, other in (("memory_size", "cpu_num"), ("cpu_num", "memory_size")):
+                if not by_offering and not given(needed):
+                    raise cross_property_error(needed, f"{needed} is required with {other}")
         placement = ("l3_network_uuids", "zone_uuid", "cluster_uuid", "host_uuid")
-        if not set(placement) & unknown and not any(getattr(self, p) for p in placement):
+        if not set(placement) & unknown and not any(given(p) for p in placement):
             raise cross_property_error(
                 "l3_network_uuids",
                 "at least one of l3_network_uuids, zone_uuid, cluster_uuid and host_uuid must be set: "
                 "ZStack needs to know where to put the VM",
             )
-        networks = {"l3_network_uuids", "default_l3_network_uuid"}
-        default = self.default_l3_network_uuid
-        if not networks & unknown and default is not None and default not in (self.l3_network_uuids or []):
+        default = data.get("default_l3_network_uuid")
+        networks = data.get("l3_network_uuids") or []
+        outside = not isinstance(networks, list) or default not in networks
+        checkable = not {"l3_network_uuids", "default_l3_network_uuid"} & unknown
+        if checkable and given("default_l3_network_uuid") and outside:
             raise cross_property_error(
                 "default_l3_network_uuid",
                 f"default_l3_network_uuid {default} must be one of l3_network_uuids",
             )
-        return self
+        return data
 
     @property
     def promised_state(self) -> str:

@@ -59,7 +59,7 @@ def test_valid_inputs_pass_and_engine_numbers_become_integers() -> None:
         ({"name": ""}, "name", "must not be empty"),
         ({"name": "n" * 256}, "name", "at most 255 characters"),
         ({"strategy": "StartLater"}, "strategy", "'InstantStart', 'JustCreate' or 'CreateStopped'"),
-        ({"cpu_num": 0, "memory_size": 1024}, "cpu_num", "at least 1"),
+        ({"instance_offering_uuid": None, "cpu_num": 0, "memory_size": 1024}, "cpu_num", "at least 1"),
         ({"create_timeout": "soon"}, "create_timeout", "duration"),
         ({"delete_timeout": "-5m"}, "delete_timeout", "duration"),
         ({"cpu_num": 2, "memory_size": 1024}, "instance_offering_uuid", "cannot be combined"),
@@ -107,6 +107,12 @@ def test_rules_across_properties_wait_for_values_computed_by_other_resources() -
         check(without("l3_network_uuids", l3_network_uuids=UNKNOWN, default_l3_network_uuid=GROUP))[1] == {}
     )
     assert check({**VALID, "group_uuid": UNKNOWN})[1] == {}
+
+
+def test_rules_across_properties_apply_while_the_group_is_still_unknown() -> None:
+    # The usual program restores a group made in the same `up`: unknown at preview, yet the rest is checked.
+    _, failures = check({**VALID, "group_uuid": UNKNOWN, "cpu_num": 2})
+    assert list(failures) == ["instance_offering_uuid"]
 
 
 def state_of(**outputs: Any) -> dict[str, Any]:
