@@ -101,6 +101,10 @@ class VmFromBackup(pulumi.dynamic.Resource, module="zstack", name="VmFromBackup"
     nics: pulumi.Output[list[dict[str, Any]]]
     """The VM's NICs in device order: ``uuid``, ``l3_network_uuid``, ``ip``, ``mac``, ``netmask``,
     ``gateway``."""
+    owner_stack: pulumi.Output[str]
+    """``organization/project/stack`` of the program that declared the VM; part of its uuid."""
+    owner_urn: pulumi.Output[str]
+    """The resource's URN when the VM was made; part of its uuid and of its owner tag."""
     owner_claim: pulumi.Output[str | None]
     """The token in the VM's owner tag; only the resource that keeps it removes the VM."""
 
