@@ -14,7 +14,7 @@ import pytest
 from zstack_simulator import seed
 
 from tests.fixtures.stack import ZStackStack
-from tests.reliability._cli import dynamic_providers_under, finish_cli, start_cli, wait_for
+from tests.reliability._cli import dynamic_providers_under, finish_cli, kill_tree, start_cli, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -155,7 +155,10 @@ def test_bad_input_is_refused_at_preview_without_a_request(
     assert stack.requests() == []
 
 
-def test_a_provider_killed_mid_create_then_up_makes_exactly_one_vm(zstack_stack: ZStackStack) -> None:
+@pytest.mark.parametrize("killed", ["provider", "whole CLI"])
+def test_killed_mid_create_then_up_makes_exactly_one_vm(zstack_stack: ZStackStack, killed: str) -> None:
+    """`provider`: the CLI sees the provider vanish and records the create as failed. `whole CLI`: the state
+    keeps a pending create and the lock, which `pulumi cancel` and a refresh clear, as the README says."""
     stack = zstack_stack
     sim = stack.simulator
     # Long enough to kill the provider while the restore runs; the job then finishes on its own.
@@ -164,12 +167,19 @@ def test_a_provider_killed_mid_create_then_up_makes_exactly_one_vm(zstack_stack:
     cli = start_cli(stack, ["up", "--skip-preview"])
     try:
         wait_for("ZStack to run the restore", lambda: [j for j in sim.jobs() if j["api"] == RESTORE_API])
-        for pid in wait_for("the dynamic provider process", lambda: dynamic_providers_under(cli.pid)):
-            os.kill(pid, signal.SIGKILL)
+        providers = wait_for("the dynamic provider process", lambda: dynamic_providers_under(cli.pid))
+        if killed == "provider":
+            for pid in providers:
+                os.kill(pid, signal.SIGKILL)
+        else:
+            kill_tree(cli)
     finally:
         interrupted = finish_cli(stack, cli)
     assert interrupted.returncode != 0
     assert stack.resources(VM_FROM_BACKUP_TYPE) == []
+    if killed == "whole CLI":
+        stack.run(["cancel", "--yes"])
+        stack.run(["refresh", "--skip-preview", "--clear-pending-creates"])
 
     stack.up()
     vm = only_vm(stack)
