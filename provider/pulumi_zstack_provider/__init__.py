@@ -24,7 +24,8 @@ from ._provider import ProviderError, SchemaProvider
 from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_series import VmBackupSeriesProperties
-from .providers import VmBackupProvider, VmBackupSeriesProvider
+from ._vm_from_backup import VmFromBackupProperties
+from .providers import VmBackupProvider, VmBackupSeriesProvider, VmFromBackupProvider
 
 if TYPE_CHECKING:
     from ._client import ZStackClient
@@ -61,6 +62,8 @@ __all__ = [
     "VmBackupProvider",
     "VmBackupSeriesProperties",
     "VmBackupSeriesProvider",
+    "VmFromBackupProperties",
+    "VmFromBackupProvider",
     "ZStackClient",
     "ZStackError",
 ]

@@ -9,6 +9,7 @@ from ._docs import render_reference
 from ._schema import ResourceModel
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_series import VmBackupSeriesProperties
+from ._vm_from_backup import VmFromBackupProperties
 
 PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
     "vm_backup.md": (
@@ -26,6 +27,19 @@ PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
         "group. Create takes the first backup; a change of `triggers` takes a new one and then deletes the "
         "oldest beyond `keep` (an update, not a replacement). Its id is a UUID of the series, which is not "
         "a ZStack object. Changing a ZStack-side input replaces the whole series, the new one made first.",
+    ),
+    "vm_from_backup.md": (
+        VmFromBackupProperties,
+        "VmFromBackup",
+        "`pulumi_zstack.VmFromBackup` is a new VM made from a VM backup group with ZStack's "
+        "`CreateVmFromVmBackup`: one volume per member of the group, one NIC per L3 network. Its id is the "
+        "VM's UUID, derived from the resource's URN and inputs, so an interrupted create resumes the same VM "
+        "instead of making a second one. Create waits until the VM is in the state its `strategy` promises "
+        "(`Running` by default). Every ZStack-side input, `group_uuid` included, replaces the VM: the new VM "
+        "is made first, then the old one is destroyed and expunged. Refresh drops a VM destroyed outside "
+        "Pulumi, and a VM found in another state than its strategy promises (stopped, say) is made again at "
+        "the next `up`. Data volumes of a removed VM stay in ZStack, detached (ZStack's "
+        "`dataVolume.deleteOnVmDestroy` is false by default).",
     ),
 }
 

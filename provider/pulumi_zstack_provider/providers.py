@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._provider import SchemaProvider
 from ._vm_backup import VmBackupResource
 from ._vm_backup_series import VmBackupSeriesResource
+from ._vm_from_backup import VmFromBackupResource
 
 
 class VmBackupProvider(SchemaProvider):
@@ -22,4 +23,10 @@ class VmBackupSeriesProvider(SchemaProvider):
     definition = VmBackupSeriesResource()
 
 
-__all__ = ["VmBackupProvider", "VmBackupSeriesProvider"]
+class VmFromBackupProvider(SchemaProvider):
+    """Restores, reads and removes a ZStack VM made from a VM backup group (CreateVmFromVmBackup)."""
+
+    definition = VmFromBackupResource()
+
+
+__all__ = ["VmBackupProvider", "VmBackupSeriesProvider", "VmFromBackupProvider"]

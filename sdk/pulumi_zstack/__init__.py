@@ -5,6 +5,8 @@
     backup = zstack.VmBackup("nightly", root_volume_uuid="...", backup_storage_uuid="...", name="nightly")
     series = zstack.VmBackupSeries("pre-release", root_volume_uuid="...", backup_storage_uuid="...",
                                    name="pre-release", keep=3, triggers=[app_version])
+    drill = zstack.VmFromBackup("drill", group_uuid=series.latest_group_uuid, name="drill",
+                                instance_offering_uuid="...", l3_network_uuids=["..."])
 
 Connection settings come from stack config (``zstack:host``, ``zstack:accountName``,
 ``zstack:accountPassword``, ``zstack:accessKeyId``, ``zstack:accessKeySecret``, ...) or the ``ZSTACK_*``
@@ -13,5 +15,13 @@ environment variables of the official Terraform provider.
 
 from ._vm_backup import VmBackup, VmBackupArgs
 from ._vm_backup_series import VmBackupSeries, VmBackupSeriesArgs
+from ._vm_from_backup import VmFromBackup, VmFromBackupArgs
 
-__all__ = ["VmBackup", "VmBackupArgs", "VmBackupSeries", "VmBackupSeriesArgs"]
+__all__ = [
+    "VmBackup",
+    "VmBackupArgs",
+    "VmBackupSeries",
+    "VmBackupSeriesArgs",
+    "VmFromBackup",
+    "VmFromBackupArgs",
+]
