@@ -23,7 +23,8 @@ import pytest
 
 from tests.fixtures.engine import REPO_ROOT, PulumiWorkspace, write_project
 
-pytestmark = pytest.mark.e2e
+# One worker builds the wheel: `pip wheel .` writes build/ in the repository.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("wheel")]
 
 PROJECT = "backups"
 STACK = "dev"
