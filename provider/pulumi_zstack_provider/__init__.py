@@ -23,8 +23,9 @@ from ._client import (
 from ._provider import ProviderError, SchemaProvider
 from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
+from ._vm_backup_schedule import VmBackupScheduleProperties
 from ._vm_backup_series import VmBackupSeriesProperties
-from .providers import VmBackupProvider, VmBackupSeriesProvider
+from .providers import VmBackupProvider, VmBackupScheduleProvider, VmBackupSeriesProvider
 
 if TYPE_CHECKING:
     from ._client import ZStackClient
@@ -59,6 +60,8 @@ __all__ = [
     "TransportError",
     "VmBackupProperties",
     "VmBackupProvider",
+    "VmBackupScheduleProperties",
+    "VmBackupScheduleProvider",
     "VmBackupSeriesProperties",
     "VmBackupSeriesProvider",
     "ZStackClient",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._provider import SchemaProvider
 from ._vm_backup import VmBackupResource
+from ._vm_backup_schedule import VmBackupScheduleResource
 from ._vm_backup_series import VmBackupSeriesResource
 
 
@@ -22,4 +23,10 @@ class VmBackupSeriesProvider(SchemaProvider):
     definition = VmBackupSeriesResource()
 
 
-__all__ = ["VmBackupProvider", "VmBackupSeriesProvider"]
+class VmBackupScheduleProvider(SchemaProvider):
+    """Creates, updates and deletes a ZStack backup schedule (a vmBackup scheduler job and its triggers)."""
+
+    definition = VmBackupScheduleResource()
+
+
+__all__ = ["VmBackupProvider", "VmBackupScheduleProvider", "VmBackupSeriesProvider"]
