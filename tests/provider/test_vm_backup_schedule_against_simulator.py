@@ -272,3 +272,52 @@ def test_a_tagged_job_is_never_resumed_and_an_unrecorded_attempt_is_swept(
     second, _ = RESOURCE.create(ctx, props())
     assert second != first
     assert set(jobs(simulator)) == {first, second}
+
+
+def test_a_schedule_made_paused_never_runs(ctx: OperationContext, simulator: RunningSimulator) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props(enabled=False))
+    assert state["state"] == "Disabled"
+    simulator.simulator.clock.advance(2 * DAY)
+    assert scheduled_groups(simulator, job_uuid) == set()
+    assert [r for r in simulator.simulator.scheduler_runs() if r["schedulerJobUuid"] == job_uuid] == []
+
+
+def test_a_trigger_deleted_out_of_band_shows_as_drift_and_the_update_makes_it_again(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props())
+    trigger_uuid = state["trigger_uuid"]
+    ctx.run_job(
+        "DELETE", f"/scheduler/triggers/{trigger_uuid}", deadline=float("inf"), operation="out-of-band delete"
+    )
+    outcome = RESOURCE.read(ctx, job_uuid, state)
+    assert outcome is not None
+    assert outcome.inputs["cron"] is None, "the next preview shows `cron` changing back: an update"
+
+    refreshed = {**outcome.inputs, **outcome.outputs}
+    RESOURCE.update(ctx, job_uuid, refreshed, props())
+    trigger = triggers(simulator)[trigger_uuid]
+    assert (trigger["cron"], trigger["jobsUuid"]) == ("0 0 2 * * ?", [job_uuid])
+    simulator.simulator.clock.advance(DAY)
+    assert len(scheduled_groups(simulator, job_uuid)) == 1
+
+
+def test_delete_with_lost_answers_removes_everything_once(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props(full_backup_cron="0 0 3 ? * SUN"))
+    faults = simulator.simulator.faults
+    faults.lose_response(method="DELETE", path="/zstack/v1/scheduler/jobs/*", count=1)
+    faults.error_503(method="DELETE", path="/zstack/v1/scheduler/triggers/*", count=2)
+    RESOURCE.delete(ctx, job_uuid, state)
+    assert jobs(simulator) == {}
+    assert triggers(simulator) == {}
+
+
+def test_a_job_another_resource_holds_is_not_deleted(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props())
+    RESOURCE.delete(ctx, job_uuid, {**state, "owner_claim": "someone-else"})
+    assert set(jobs(simulator)) == {job_uuid}
+    assert triggers(simulator)[state["trigger_uuid"]]["jobsUuid"] == [job_uuid]
