@@ -283,3 +283,25 @@ def test_the_backup_policy_example_schedules_every_listed_vm(zstack_stack: ZStac
         assert (len(local), len(remote)) == (7, 9), "7 kept locally, every one copied offsite"
     stack.destroy()
     assert jobs(stack) == {}
+
+
+def test_another_vm_replaces_the_schedule_new_one_first(zstack_stack: ZStackStack) -> None:
+    stack = zstack_stack
+    stack.write_program(program())
+    stack.up()
+    old_job = stack.outputs()["job"]
+
+    stack.write_program(program(root_volume_uuid=seed.ROOT_ONLY_VM_ROOT_VOLUME_UUID, name="build-01 nightly"))
+    assert schedule_ops(stack) == ["replace"]
+    stack.forget_requests()
+    stack.up()
+    new_job = stack.outputs()["job"]
+    assert new_job != old_job
+    assert set(jobs(stack)) == {new_job}
+    assert jobs(stack)[new_job]["targetResourceUuid"] == seed.ROOT_ONLY_VM_ROOT_VOLUME_UUID
+    writes = [(r.api, r.path) for r in stack.writes()]
+    made = writes.index(("CreateSchedulerJob", "/zstack/v1/scheduler/jobs"))
+    deleted = writes.index(("DeleteSchedulerJob", f"/zstack/v1/scheduler/jobs/{old_job}"))
+    assert made < deleted, "the new schedule is made before the old one is deleted"
+    (trigger,) = triggers(stack).values()
+    assert trigger["jobsUuid"] == [new_job]
