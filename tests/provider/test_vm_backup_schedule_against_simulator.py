@@ -321,3 +321,14 @@ def test_a_job_another_resource_holds_is_not_deleted(
     RESOURCE.delete(ctx, job_uuid, {**state, "owner_claim": "someone-else"})
     assert set(jobs(simulator)) == {job_uuid}
     assert triggers(simulator)[state["trigger_uuid"]]["jobsUuid"] == [job_uuid]
+
+
+def test_an_interval_schedule_runs_one_interval_after_it_is_made_then_each_interval(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props(cron=None, interval_seconds=600, retention_count=10))
+    trigger = triggers(simulator)[state["trigger_uuid"]]
+    assert (trigger["schedulerType"], trigger["schedulerInterval"]) == ("simple", 600)
+    assert scheduled_groups(simulator, job_uuid) == set(), "no backup at once"
+    simulator.simulator.clock.advance(5 * 600 + 30)
+    assert len(scheduled_groups(simulator, job_uuid)) == 5
