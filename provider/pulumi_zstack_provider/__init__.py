@@ -25,7 +25,13 @@ from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_schedule import VmBackupScheduleProperties
 from ._vm_backup_series import VmBackupSeriesProperties
-from .providers import VmBackupProvider, VmBackupScheduleProvider, VmBackupSeriesProvider
+from ._vm_from_backup import VmFromBackupProperties
+from .providers import (
+    VmBackupProvider,
+    VmBackupScheduleProvider,
+    VmBackupSeriesProvider,
+    VmFromBackupProvider,
+)
 
 if TYPE_CHECKING:
     from ._client import ZStackClient
@@ -64,6 +70,8 @@ __all__ = [
     "VmBackupScheduleProvider",
     "VmBackupSeriesProperties",
     "VmBackupSeriesProvider",
+    "VmFromBackupProperties",
+    "VmFromBackupProvider",
     "ZStackClient",
     "ZStackError",
 ]

@@ -33,7 +33,7 @@ from . import _concurrency
 from ._client import ConfigurationError, ConnectionSettings, ZStackError
 from ._error_report import install as install_error_report
 from ._resource import OperationContext, ResourceDefinition
-from ._schema import ResourceModel, Role, contains_unknown
+from ._schema import CROSS_PROPERTY, UNKNOWN_INPUTS, ResourceModel, Role, contains_unknown
 
 if TYPE_CHECKING:
     from ._client import ZStackClient
@@ -103,6 +103,8 @@ def _reason(error: ErrorDetails) -> str:
     field = ".".join(str(part) for part in error["loc"]) or "value"
     message = error["msg"].removeprefix("Value error, ")
     kind = error["type"]
+    if kind == CROSS_PROPERTY:
+        return message
     if kind == "missing":
         return f"{field} is required"
     if kind == "literal_error":
@@ -157,10 +159,11 @@ class SchemaProvider(ResourceProvider):
         known = {k: v for k, v in declared.items() if k not in unknown}
         checked = dict(declared)
         try:
-            validated = self._model.model_validate(known)
+            # Rules across properties skip those not known yet (see `_schema.unknown_in`).
+            validated = self._model.model_validate(known, context={UNKNOWN_INPUTS: frozenset(unknown)})
         except ValidationError as error:
             for detail in error.errors():
-                field = str(detail["loc"][0]) if detail["loc"] else ""
+                field = str(detail["loc"][0]) if detail["loc"] else detail.get("ctx", {}).get("property", "")
                 if detail["type"] == "missing" and field in unknown:
                     continue  # computed by another resource; checked again once it is known
                 failures.append(CheckFailure(field, _reason(detail)))

@@ -25,11 +25,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi.output import Unknown
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 #: The value the Pulumi engine sends during preview for inputs that are not computed yet.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+#: The validation context key holding the names of the inputs check could not see yet (computed ones).
+UNKNOWN_INPUTS = "unknown_inputs"
+#: The error type of a rule across properties; its context names the property check reports it on.
+CROSS_PROPERTY = "cross_property"
 
 
 class Role(enum.Enum):
@@ -159,6 +164,18 @@ class ResourceModel(BaseModel):
     def identity(cls) -> PropertySpec | None:
         """The input holding the id the resource is made under, if the resource chooses its own id."""
         return next((p for p in cls.properties() if p.identity), None)
+
+
+def unknown_in(info: ValidationInfo) -> frozenset[str]:
+    """The inputs a model validator must not judge yet: computed by another resource, known later."""
+    context = info.context if isinstance(info.context, Mapping) else {}
+    unknown = context.get(UNKNOWN_INPUTS, frozenset())
+    return unknown if isinstance(unknown, frozenset) else frozenset()
+
+
+def cross_property_error(prop: str, message: str) -> PydanticCustomError:
+    """A failed rule across properties, reported by check on `prop`; `message` names the properties."""
+    return PydanticCustomError(CROSS_PROPERTY, message, {"property": prop})
 
 
 def contains_unknown(value: Any) -> bool:

@@ -10,6 +10,7 @@ from ._schema import ResourceModel
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_schedule import VmBackupScheduleProperties
 from ._vm_backup_series import VmBackupSeriesProperties
+from ._vm_from_backup import VmFromBackupProperties
 
 PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
     "vm_backup.md": (
@@ -58,6 +59,19 @@ PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
         "stay in ZStack as ordinary backups of the VM, no longer pruned. Set `delete_backups_on_destroy` to "
         "delete them too. A job another resource holds (its owner tag) is dropped from the stack, never "
         "deleted.",
+    ),
+    "vm_from_backup.md": (
+        VmFromBackupProperties,
+        "VmFromBackup",
+        "`pulumi_zstack.VmFromBackup` is a new VM made from a VM backup group with ZStack's "
+        "`CreateVmFromVmBackup`: one volume per member of the group, one NIC per L3 network. Its id is the "
+        "VM's UUID, derived from the resource's URN and inputs, so an interrupted create resumes the same VM "
+        "instead of making a second one. Create waits until the VM is in the state its `strategy` promises "
+        "(`Running` by default). Every ZStack-side input, `group_uuid` included, replaces the VM: the new VM "
+        "is made first, then the old one is destroyed and expunged. Refresh drops a VM destroyed outside "
+        "Pulumi, and a VM found in another state than its strategy promises (stopped, say) is made again at "
+        "the next `up`. Data volumes of a removed VM stay in ZStack, detached (ZStack's "
+        "`dataVolume.deleteOnVmDestroy` is false by default).",
     ),
 }
 

@@ -9,6 +9,7 @@ from ._provider import SchemaProvider
 from ._vm_backup import VmBackupResource
 from ._vm_backup_schedule import VmBackupScheduleResource
 from ._vm_backup_series import VmBackupSeriesResource
+from ._vm_from_backup import VmFromBackupResource
 
 
 class VmBackupProvider(SchemaProvider):
@@ -29,4 +30,10 @@ class VmBackupScheduleProvider(SchemaProvider):
     definition = VmBackupScheduleResource()
 
 
-__all__ = ["VmBackupProvider", "VmBackupScheduleProvider", "VmBackupSeriesProvider"]
+class VmFromBackupProvider(SchemaProvider):
+    """Restores, reads and removes a ZStack VM made from a VM backup group (CreateVmFromVmBackup)."""
+
+    definition = VmFromBackupResource()
+
+
+__all__ = ["VmBackupProvider", "VmBackupScheduleProvider", "VmBackupSeriesProvider", "VmFromBackupProvider"]

@@ -148,7 +148,7 @@ def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZSt
 
 
 def test_every_example_has_the_pulumi_new_python_layout() -> None:
-    for name in ("gitops", "nightly-backups", "adopt-existing", "pre-release"):
+    for name in ("gitops", "nightly-backups", "adopt-existing", "pre-release", "restore-drill"):
         project = (EXAMPLES / name / "Pulumi.yaml").read_text()
         assert "toolchain: pip" in project, name
         assert "virtualenv: venv" in project, name

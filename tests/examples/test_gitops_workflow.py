@@ -175,3 +175,17 @@ def test_credentials_come_from_secrets_and_one_run_at_a_time_touches_a_stack() -
     }
     assert workflow["env"]["PULUMI_STACK"] == "${{ vars.PULUMI_STACK || 'production' }}"
     assert 'PARALLEL="${PULUMI_PARALLEL:-64}"' in PIPELINE.read_text()
+
+
+def test_the_restore_drill_runs_weekly_in_a_job_of_its_own() -> None:
+    workflow = _workflow()
+    crons = [entry["cron"] for entry in workflow[True]["schedule"]]
+    drill = workflow["jobs"]["restore-drill"]
+    runs = [step["run"] for step in drill["steps"] if "pipeline.sh" in step.get("run", "")]
+
+    assert "0 4 * * 1" in crons
+    assert drill["if"] == "github.event.schedule == '0 4 * * 1'"
+    assert workflow["jobs"]["pulumi"]["if"] == "github.event.schedule != '0 4 * * 1'"
+    assert runs == ["$PROJECT_DIR/pipeline.sh install-drill", "$PROJECT_DIR/pipeline.sh drill"]
+    assert drill["env"] == workflow["jobs"]["pulumi"]["env"]
+    assert "restore_drill" in PIPELINE.read_text()

@@ -1,4 +1,8 @@
-"""The model checker's figures: how many sequences, steps and provider calls ran, printed after the run."""
+"""The model checkers' figures: how many sequences, operations and provider calls ran, printed after the run.
+
+A test's tally travels in its report (``user_properties``), so the line prints also when the tests ran in
+worker processes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
+
+FIGURE = "lifecycle"
 
 
 @dataclasses.dataclass
@@ -23,16 +29,21 @@ class Tally:
         )
 
 
-_RUNS: list[Tally] = []
+_LINES: list[str] = []
 
 
 @pytest.fixture
-def lifecycle_tally() -> Iterator[Tally]:
+def lifecycle_tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     tally = Tally()
     yield tally
-    _RUNS.append(tally)
+    request.node.user_properties.append((FIGURE, f"{request.node.name}: {tally.line()}"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        _LINES.extend(str(value) for key, value in report.user_properties if key == FIGURE)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for tally in _RUNS:
-        terminalreporter.write_line(tally.line())
+    for line in _LINES:
+        terminalreporter.write_line(line)

@@ -331,7 +331,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------------------- operations
 
-    def _run(self, operation: Callable[[], None]) -> None:
+    def _run(self, operation: Callable[[], None]) -> str:
         self.tally.steps += 1
         before = {r.seq for r in self.running.simulator.requests()}
         outcome = self.engine.operation(operation)
@@ -342,6 +342,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._check_no_held_group_was_deleted(before)
         if outcome == "ok":
             self.damaged &= self._referenced()  # refreshed or replaced: no longer excused once dropped
+        return outcome
 
     @rule()
     def up(self) -> None:
@@ -354,8 +355,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule()
     def refresh(self) -> None:
-        self._run(self.engine.refresh)
-        self.damaged.clear()
+        if self._run(self.engine.refresh) == "ok":
+            self.damaged.clear()
 
     @rule()
     def destroy(self) -> None:
@@ -408,10 +409,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.program[adopter.urn] = adopter
         self.adopted = True
 
+    def _groups_in_order(self) -> list[str]:
+        """Live groups, ordered without regard to their random ids: the state's first, by resource."""
+        live = Zstack.read(self.running.simulator).members
+        ordered = [
+            g for urn in sorted(self.engine.state) for g in _listed(self.engine.state[urn]) if g in live
+        ]
+        return list(dict.fromkeys(ordered)) + sorted(set(live) - set(ordered))
+
     @rule(pick=st.integers(0, 1000))
     def delete_group_out_of_band(self, pick: int) -> None:
-        # Ids are random: an index keeps the drawn data the same when Hypothesis replays a sequence.
-        groups = sorted(Zstack.read(self.running.simulator).members)
+        # Ids are random: an index into a stable order keeps a replayed sequence the same.
+        groups = self._groups_in_order()
         if groups:
             group = groups[pick % len(groups)]
             self.running.simulator.delete_backup_group(group)
@@ -420,10 +429,14 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 1000))
     def delete_member_out_of_band(self, pick: int) -> None:
         zstack = Zstack.read(self.running.simulator)
-        members = sorted(str(m["uuid"]) for g in zstack.members.values() for m in g if len(g) > 1)
+        members = [
+            (group, str(m["uuid"]))
+            for group in self._groups_in_order()
+            if len(zstack.members[group]) > 1
+            for m in sorted(zstack.members[group], key=lambda m: str(m["volumeUuid"]))
+        ]
         if members:
-            member = members[pick % len(members)]
-            group = next(g for g, ms in zstack.members.items() if any(str(m["uuid"]) == member for m in ms))
+            group, member = members[pick % len(members)]
             self.running.simulator.delete_backup(member)
             self.damaged.add(group)
 
@@ -465,8 +478,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                 holders[group] = urn
             claim = held.outputs.get("owner_claim")
             adopted = urn.endswith("::adopted")  # made for other inputs than the adopter declares
+            # Refresh found a member gone: the state says so, and the next up replaces the backup.
+            known_broken = bool(held.outputs.get("missing_members"))
             for group, label in _labels(held).items():
-                if group in self.damaged:
+                if group in self.damaged or known_broken:
                     continue
                 assert zstack.complete(group), f"{urn} holds {group}, which is not a live, complete group"
                 tags = zstack.owner_tags(group)
@@ -487,6 +502,12 @@ def _kept_groups(held: Held) -> set[str]:
     if held.type == VM_BACKUP:
         return {held.id}
     return set(held.outputs.get("group_uuids") or [])
+
+
+def _listed(held: Held) -> list[str]:
+    if held.type == VM_BACKUP:
+        return [held.id]
+    return [*(held.outputs.get("group_uuids") or []), *(held.outputs.get("prune_pending") or [])]
 
 
 def _groups_of(held: Held) -> set[str]:

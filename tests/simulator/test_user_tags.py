@@ -70,3 +70,23 @@ def test_a_tag_without_a_mandatory_field_is_refused_before_any_job(
     refused = _tag(simulator_client, headers, params)
     assert refused.status_code == 400
     assert missing in refused.text
+
+
+def test_a_vm_takes_a_user_tag_and_an_unknown_vm_does_not(simulator_client: httpx.Client) -> None:
+    # A restored VM carries its owner tag as a user tag on the VmInstanceVO.
+    headers = login(simulator_client)
+    vm = "10000000000040008000000000000001"  # the seed's running VM
+    done = _tag(
+        simulator_client, headers, {"resourceType": "VmInstanceVO", "resourceUuid": vm, "tag": "o::1"}
+    )
+    assert done.status_code == 200, done.text
+    found = simulator_client.get(
+        "/zstack/v1/user-tags", headers=headers, params=[("q", f"resourceUuid={vm}"), ("q", "tag~=o::%")]
+    )
+    assert [t["resourceType"] for t in found.json()["inventories"]] == ["VmInstanceVO"]
+
+    failed = _tag(
+        simulator_client, headers, {"resourceType": "VmInstanceVO", "resourceUuid": "0" * 32, "tag": "o::1"}
+    )
+    assert failed.status_code == 503
+    assert failed.json()["error"]["code"] == "SYS.1003"
