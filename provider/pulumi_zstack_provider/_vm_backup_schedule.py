@@ -456,8 +456,11 @@ class VmBackupScheduleResource(ResourceDefinition[VmBackupScheduleProperties]):
         props: VmBackupScheduleProperties,
     ) -> dict[str, Any]:
         old = VmBackupScheduleProperties.model_validate(VmBackupScheduleProperties.user_supplied(olds))
-        owner = props.owner()
+        # The ids were made from the owner the state records; an alias may have changed the URN since.
+        owner = VmBackupScheduleProperties.owner_of(olds) or props.owner()
         trigger_uuid, full_uuid = _trigger_ids(owner, resource_id)
+        trigger_uuid = str(olds.get("trigger_uuid") or trigger_uuid)
+        full_uuid = str(olds.get("full_backup_trigger_uuid") or full_uuid)
         wanted_full = full_uuid if props.full_backup_cron is not None else None
         old_full = full_uuid if old.full_backup_cron is not None else None
         limits = _limits(props.model_dump(), "create_timeout", DEFAULT_CREATE_TIMEOUT)
@@ -526,7 +529,8 @@ class VmBackupScheduleResource(ResourceDefinition[VmBackupScheduleProperties]):
             _scheduled_groups(ctx, props.root_volume_uuid, resource_id),
             olds.get("owner_claim"),
         )
-        return {**props.model_dump(), **outputs}
+        made_by = {k: olds[k] for k in ("owner_stack", "owner_urn") if olds.get(k)}
+        return {**props.model_dump(), **made_by, **outputs}
 
     @staticmethod
     def _reconcile_trigger(

@@ -332,3 +332,15 @@ def test_an_interval_schedule_runs_one_interval_after_it_is_made_then_each_inter
     assert scheduled_groups(simulator, job_uuid) == set(), "no backup at once"
     simulator.simulator.clock.advance(5 * 600 + 30)
     assert len(scheduled_groups(simulator, job_uuid)) == 5
+
+
+def test_an_update_after_the_urn_changed_keeps_the_triggers_it_made(
+    ctx: OperationContext, simulator: RunningSimulator
+) -> None:
+    job_uuid, state = RESOURCE.create(ctx, props(full_backup_cron="0 0 3 ? * SUN"))
+    moved = URN.replace("::web-01", "::web-01-renamed")  # an alias: the engine keeps the resource
+    state = RESOURCE.update(ctx, job_uuid, state, props(owner_urn=moved, cron="0 30 1 * * ?"))
+
+    assert set(triggers(simulator)) == {state["trigger_uuid"], state["full_backup_trigger_uuid"]}
+    assert triggers(simulator)[state["trigger_uuid"]]["cron"] == "0 30 1 * * ?"
+    assert state["owner_urn"] == URN, "the ids stay those of the owner that made them"
