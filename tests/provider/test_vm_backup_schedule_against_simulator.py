@@ -339,7 +339,9 @@ def test_an_update_after_the_urn_changed_keeps_the_triggers_it_made(
 ) -> None:
     job_uuid, state = RESOURCE.create(ctx, props(full_backup_cron="0 0 3 ? * SUN"))
     moved = URN.replace("::web-01", "::web-01-renamed")  # an alias: the engine keeps the resource
-    state = RESOURCE.update(ctx, job_uuid, state, props(owner_urn=moved, cron="0 30 1 * * ?"))
+    state = RESOURCE.update(
+        ctx, job_uuid, state, props(owner_urn=moved, cron="0 30 1 * * ?", full_backup_cron="0 0 3 ? * SUN")
+    )
 
     assert set(triggers(simulator)) == {state["trigger_uuid"], state["full_backup_trigger_uuid"]}
     assert triggers(simulator)[state["trigger_uuid"]]["cron"] == "0 30 1 * * ?"
