@@ -23,9 +23,15 @@ from ._client import (
 from ._provider import ProviderError, SchemaProvider
 from ._schema import Input, Output, PropertySpec, ResourceModel, Role, Setting
 from ._vm_backup import VmBackupProperties
+from ._vm_backup_schedule import VmBackupScheduleProperties
 from ._vm_backup_series import VmBackupSeriesProperties
 from ._vm_from_backup import VmFromBackupProperties
-from .providers import VmBackupProvider, VmBackupSeriesProvider, VmFromBackupProvider
+from .providers import (
+    VmBackupProvider,
+    VmBackupScheduleProvider,
+    VmBackupSeriesProvider,
+    VmFromBackupProvider,
+)
 
 if TYPE_CHECKING:
     from ._client import ZStackClient
@@ -60,6 +66,8 @@ __all__ = [
     "TransportError",
     "VmBackupProperties",
     "VmBackupProvider",
+    "VmBackupScheduleProperties",
+    "VmBackupScheduleProvider",
     "VmBackupSeriesProperties",
     "VmBackupSeriesProvider",
     "VmFromBackupProperties",

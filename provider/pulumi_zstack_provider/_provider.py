@@ -169,6 +169,7 @@ class SchemaProvider(ResourceProvider):
                 failures.append(CheckFailure(field, _reason(detail)))
         else:
             checked.update(validated.model_dump(include=set(known)))
+            failures += [CheckFailure(f, m) for f, m in validated.conflicts(frozenset(unknown))]
 
         try:
             _runtime.settings()

@@ -156,6 +156,10 @@ class ResourceModel(BaseModel):
     def secret_outputs(cls) -> list[str]:
         return [p.name for p in cls.properties() if p.secret]
 
+    def conflicts(self, unknown: frozenset[str]) -> list[tuple[str, str]]:
+        """Rules between inputs, as (property, reason) pairs; `unknown` names inputs not computed yet."""
+        return []
+
     @classmethod
     def identity(cls) -> PropertySpec | None:
         """The input holding the id the resource is made under, if the resource chooses its own id."""

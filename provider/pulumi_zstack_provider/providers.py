@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._provider import SchemaProvider
 from ._vm_backup import VmBackupResource
+from ._vm_backup_schedule import VmBackupScheduleResource
 from ._vm_backup_series import VmBackupSeriesResource
 from ._vm_from_backup import VmFromBackupResource
 
@@ -23,10 +24,16 @@ class VmBackupSeriesProvider(SchemaProvider):
     definition = VmBackupSeriesResource()
 
 
+class VmBackupScheduleProvider(SchemaProvider):
+    """Creates, updates and deletes a ZStack backup schedule (a vmBackup scheduler job and its triggers)."""
+
+    definition = VmBackupScheduleResource()
+
+
 class VmFromBackupProvider(SchemaProvider):
     """Restores, reads and removes a ZStack VM made from a VM backup group (CreateVmFromVmBackup)."""
 
     definition = VmFromBackupResource()
 
 
-__all__ = ["VmBackupProvider", "VmBackupSeriesProvider", "VmFromBackupProvider"]
+__all__ = ["VmBackupProvider", "VmBackupScheduleProvider", "VmBackupSeriesProvider", "VmFromBackupProvider"]

@@ -33,6 +33,7 @@ from ._model import (
 )
 from ._query import Nested, ResourceSchema
 from ._scheduled_runs import ScheduledRuns
+from ._wire import to_plain
 
 CREATE_SCHEDULER_JOB = "CreateSchedulerJob"
 CREATE_SCHEDULER_TRIGGER = "CreateSchedulerTrigger"
@@ -305,10 +306,10 @@ class Schedules:
 
     # ----------------------------------------------------------------- lookups
 
-    def _job(self, uuid: str) -> SchedulerJob | None:
+    def job(self, uuid: str) -> SchedulerJob | None:
         return next((j for j in self._data.scheduler_jobs if j.uuid == uuid), None)
 
-    def _trigger(self, uuid: str) -> SchedulerTrigger | None:
+    def trigger(self, uuid: str) -> SchedulerTrigger | None:
         return next((t for t in self._data.scheduler_triggers if t.uuid == uuid), None)
 
     def _refs(self, *, job: str | None = None, trigger: str | None = None) -> list[SchedulerJobTriggerRef]:
@@ -323,13 +324,13 @@ class Schedules:
         return any(b.uuid == uuid for b in self._data.backup_storages)
 
     def _existing_job(self, field: str, uuid: str) -> SchedulerJob:
-        job = self._job(uuid)
+        job = self.job(uuid)
         if job is None:
             raise not_found_error(field, uuid, "SchedulerJobVO")
         return job
 
     def _existing_trigger(self, field: str, uuid: str) -> SchedulerTrigger:
-        trigger = self._trigger(uuid)
+        trigger = self.trigger(uuid)
         if trigger is None:
             raise not_found_error(field, uuid, "SchedulerTriggerVO")
         return trigger
@@ -355,6 +356,22 @@ class Schedules:
             inventory["__jobs__"] = [jobs[u] for u in inventory["jobsUuid"] if u in jobs]
             listed.append(inventory)
         return listed
+
+    def inspect_jobs(self) -> list[dict[str, Any]]:
+        refs = self._data.scheduler_job_trigger_refs
+        return [
+            to_plain(scheduler_job_inventory(j, refs))
+            | {"type": j.type, "jobData": j.job_data.model_dump(by_alias=True)}
+            for j in self._data.scheduler_jobs
+        ]
+
+    def inspect_triggers(self) -> list[dict[str, Any]]:
+        refs = self._data.scheduler_job_trigger_refs
+        return [
+            to_plain(scheduler_trigger_inventory(t, refs))
+            | {"cron": t.cron, "startTimeSeconds": t.start_time, "stopTimeSeconds": t.stop_time}
+            for t in self._data.scheduler_triggers
+        ]
 
     # ----------------------------------------------------------------- the API: REST layer
 
@@ -715,7 +732,7 @@ class Schedules:
             job.job_data = VmBackupJobData.model_validate(job_data)
             if job.state == "Enabled":
                 for ref in self._refs(job=job.uuid):
-                    trigger = self._trigger(ref.scheduler_trigger_uuid)
+                    trigger = self.trigger(ref.scheduler_trigger_uuid)
                     if trigger is not None:
                         self._runs.schedule(ref, trigger, now)
         job.last_op_date = now
@@ -754,7 +771,7 @@ class Schedules:
         trigger.last_op_date = now
         if timing_changed:
             for ref in self._refs(trigger=trigger.uuid):
-                job = self._job(ref.scheduler_job_uuid)
+                job = self.job(ref.scheduler_job_uuid)
                 if job is not None and job.state == "Enabled":
                     self._runs.schedule(ref, trigger, now)
         return trigger
@@ -764,7 +781,7 @@ class Schedules:
         enable = params["stateEvent"] == "enable"
         job.state, job.last_op_date = ("Enabled" if enable else "Disabled"), now
         for ref in self._refs(job=job.uuid):
-            trigger = self._trigger(ref.scheduler_trigger_uuid)
+            trigger = self.trigger(ref.scheduler_trigger_uuid)
             if enable and trigger is not None:
                 self._runs.schedule(ref, trigger, now)
             else:
