@@ -122,9 +122,15 @@ def test_up_creates_a_group_with_one_ready_member_per_volume_and_exports_it(
     assert outputs["backup_name"] == root_backup["name"]
     assert re.fullmatch("nightly" + SERVER_TIMESTAMP, outputs["backup_name"])
     assert outputs["name"] == "nightly"
-    # The backup, then the user tag that marks it as recorded in a stack (see README, "Taking backups again").
+    # The backup, then the owner tag that names the resource holding it (see README, "Taking backups again").
     assert [r.api for r in zstack_stack.writes()] == ["CreateVmBackup", "CreateUserTag"]
-    assert root_backup["userTags"] == ["pulumi-zstack::recorded"]
+    (resource,) = zstack_stack.resources()
+    assert resource["urn"] == f"urn:pulumi:e2e::zstack-e2e::{VM_BACKUP_TYPE}::nightly"
+    assert resource["outputs"]["owner_claim"]
+    assert zstack_stack.tag_holders() == zstack_stack.state_holders() == {
+        group_uuid: [(resource["urn"], resource["outputs"]["owner_claim"])]
+    }
+    assert len(root_backup["userTags"]) == 1
 
 
 # -------------------- no spurious diffs
@@ -201,7 +207,8 @@ def test_changing_the_name_replaces_the_backup_with_a_new_group(zstack_stack: ZS
         ("CreateVmBackup", f"/zstack/v1/volumes/{ROOT_VOLUME}/vm-backups"),
         ("CreateUserTag", "/zstack/v1/user-tags"),
         ("DeleteVmBackup", f"/zstack/v1/vm-backups/{old_group}"),
-    ], "the new backup is made (and marked) before the old one is deleted"
+    ], "the new backup is made (and tagged) before the old one is deleted"
+    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
 
 
 def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_back_on_up(
@@ -224,6 +231,7 @@ def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_b
     assert [r["id"] for r in zstack_stack.resources()] == [again]
     assert volumes_of(held_again, "volumeUuid") == sorted(BACKED_UP_VOLUMES)
     assert {backup["status"] for backup in held_again} == {"Ready"}
+    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
 
 
 def test_destroy_deletes_the_group_from_zstack_and_empties_the_stack(zstack_stack: ZStackStack) -> None:
@@ -300,6 +308,32 @@ def test_get_adopts_a_group_made_outside_pulumi_and_recovers_its_inputs(zstack_s
     assert outputs["total_size"] == sum(int(b["size"]) for b in held)
     assert zstack_stack.writes() == []
     assert only_group(zstack_stack) == (group_uuid, held)
+
+
+def test_a_group_adopted_with_group_uuid_outlives_the_resource_it_came_from(
+    zstack_stack: ZStackStack,
+) -> None:
+    zstack_stack.write_program(program())
+    zstack_stack.up()
+    group_uuid, held = only_group(zstack_stack)
+    adopting = program(group_uuid=group_uuid).replace("VmBackup('nightly'", "VmBackup('kept'")
+    zstack_stack.write_program(adopting)
+    zstack_stack.forget_requests()
+
+    zstack_stack.up()  # creates `kept` on the same group, then deletes `nightly` from the stack
+
+    still, members = only_group(zstack_stack)
+    assert (still, sorted(m["uuid"] for m in members)) == (group_uuid, sorted(m["uuid"] for m in held))
+    assert "CreateVmBackup" not in [r.api for r in zstack_stack.writes()]
+    assert "DeleteVmBackup" not in [r.api for r in zstack_stack.writes()]
+    (kept,) = zstack_stack.resources()
+    assert kept["urn"].endswith("::kept")
+    assert zstack_stack.tag_holders() == zstack_stack.state_holders() == {
+        group_uuid: [(kept["urn"], kept["outputs"]["owner_claim"])]
+    }, "the owner tag moved to the adopter"
+
+    zstack_stack.destroy()
+    assert zstack_stack.live_groups() == {}
 
 
 # -------------------- secrets
