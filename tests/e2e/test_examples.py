@@ -134,12 +134,14 @@ def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZSt
     assert outputs["golden_volumes"] == 1 + len(seed.RUNNING_VM_DATA_VOLUME_UUIDS)
     assert outputs["adopted_group"] == by_hand
     assert outputs["adopted_status"] == "Ready"
-    # Adopting makes no backup; it only marks the adopted one as recorded in a stack, so that a forced
-    # replacement of the resource takes a new backup instead of adopting this one again.
+    # Adopting makes no backup; it only tags the adopted group with its new owner, the one resource that
+    # may delete it. Reading one with `get` writes nothing.
     assert [(r.api, r.status) for r in zstack_stack.writes()] == [("CreateUserTag", 202)]
-    (root,) = [b for b in zstack_stack.live_groups()[by_hand] if b["type"] == "Root"]
-    assert root["userTags"] == ["pulumi-zstack::recorded"]
-    assert set(zstack_stack.live_groups()) == {golden, by_hand}
+    (adopted,) = [r for r in zstack_stack.resources() if r["id"] == by_hand]
+    assert zstack_stack.tag_holders() == {
+        golden: [],
+        by_hand: [(adopted["urn"], adopted["outputs"]["owner_claim"])],
+    }
     assert zstack_stack.preview().summary == {}
 
     zstack_stack.destroy()
