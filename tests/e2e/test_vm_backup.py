@@ -133,6 +133,42 @@ def test_up_creates_a_group_with_one_ready_member_per_volume_and_exports_it(
     assert len(root_backup["userTags"]) == 1
 
 
+def test_a_backup_declared_inside_components_is_tagged_with_its_full_urn(zstack_stack: ZStackStack) -> None:
+    arguments = f"root_volume_uuid={ROOT_VOLUME!r}, backup_storage_uuid={seed.IMAGESTORE_BS_UUID!r}"
+    zstack_stack.write_program(
+        f"""
+        import pulumi
+        import pulumi_zstack as zstack
+
+
+        class Group(pulumi.ComponentResource):
+            def __init__(self, type_token, name, opts=None):
+                super().__init__(type_token, name, None, opts)
+
+
+        outer = Group("acme:ops:Site", "site")
+        inner = Group("acme:ops:Vm", "web", pulumi.ResourceOptions(parent=outer))
+        for parent in (outer, inner):  # one name twice: the URNs tell the two backups apart
+            options = pulumi.ResourceOptions(parent=parent)
+            zstack.VmBackup("nightly", {arguments}, name="nightly", opts=options)
+        """
+    )
+
+    zstack_stack.up()
+
+    urns = sorted(r["urn"] for r in zstack_stack.resources())
+    assert urns == [
+        f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site$acme:ops:Vm${VM_BACKUP_TYPE}::nightly",
+        f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site${VM_BACKUP_TYPE}::nightly",
+    ]
+    assert len(zstack_stack.live_groups()) == 2
+    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
+    assert zstack_stack.preview().summary == {}
+
+    zstack_stack.destroy()
+    assert zstack_stack.live_groups() == {}
+
+
 # -------------------- no spurious diffs
 
 
