@@ -122,3 +122,11 @@ def test_owner_tags_round_trip_and_ownership_checks() -> None:
 def test_the_digest_follows_values_not_float_noise() -> None:
     assert digest({"triggers": [1.0, "a"], "mode": None}) == digest({"triggers": [1, "a"]})
     assert digest({"triggers": ["1.0"]}) != digest({"triggers": ["1.1"]})
+
+
+def test_an_owner_tag_written_twice_still_lets_its_holder_delete() -> None:
+    # A lost answer to the tag job can leave the same tag twice: still one owner, the same claim.
+    tag = OwnerTag(stack_key(STACK), "g" * 32, "c1", "d1", URN, "t1")
+    twice = GroupTags((tag, OwnerTag(stack_key(STACK), "g" * 32, "c1", "d1", URN, "t2")))
+    assert twice.held_by("c1")
+    assert not twice.held_by("c2")
