@@ -14,6 +14,7 @@ from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from zstack_simulator import seed
 
 from tests.fixtures.engine import REPO_ROOT
+from tests.fixtures.ownership import check_ownership
 from tests.fixtures.stack import ADMIN_PASSWORD, PROJECT, ZStackStack
 
 pytestmark = pytest.mark.e2e
@@ -137,11 +138,11 @@ def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZSt
     # Adopting makes no backup; it only tags the adopted group with its new owner, the one resource that
     # may delete it. Reading one with `get` writes nothing.
     assert [(r.api, r.status) for r in zstack_stack.writes()] == [("CreateUserTag", 202)]
-    (adopted,) = [r for r in zstack_stack.resources() if r["id"] == by_hand]
-    assert zstack_stack.tag_holders() == {
-        golden: [],
-        by_hand: [(adopted["urn"], adopted["outputs"]["owner_claim"])],
-    }
+    found = check_ownership(zstack_stack)  # the adopted group: one owner tag, the state's claim
+    assert [tag.urn for tag in found.owner_tags(by_hand)] == [
+        urn for urn, outputs in found.backups.items() if outputs["group_uuid"] == by_hand
+    ]
+    assert found.owner_tags(golden) == []
     assert zstack_stack.preview().summary == {}
 
     zstack_stack.destroy()

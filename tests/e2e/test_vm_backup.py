@@ -20,6 +20,7 @@ import pytest
 from pulumi_zstack_provider.providers import VmBackupProvider
 from zstack_simulator import RunningSimulator, seed, sha512_hex
 
+from tests.fixtures.ownership import check_ownership
 from tests.fixtures.stack import ADMIN_PASSWORD, VM_BACKUP_TYPE, ZStackStack
 
 pytestmark = pytest.mark.e2e
@@ -124,12 +125,10 @@ def test_up_creates_a_group_with_one_ready_member_per_volume_and_exports_it(
     assert outputs["name"] == "nightly"
     # The backup, then the owner tag that names the resource holding it (see README, "Taking backups again").
     assert [r.api for r in zstack_stack.writes()] == ["CreateVmBackup", "CreateUserTag"]
-    (resource,) = zstack_stack.resources()
-    assert resource["urn"] == f"urn:pulumi:e2e::zstack-e2e::{VM_BACKUP_TYPE}::nightly"
-    assert resource["outputs"]["owner_claim"]
-    assert zstack_stack.tag_holders() == zstack_stack.state_holders() == {
-        group_uuid: [(resource["urn"], resource["outputs"]["owner_claim"])]
-    }
+    found = check_ownership(zstack_stack)  # one owner tag, with the claim the state keeps
+    (resource_urn,) = found.backups
+    assert resource_urn == f"urn:pulumi:e2e::zstack-e2e::{VM_BACKUP_TYPE}::nightly"
+    assert [tag.urn for tag in found.owner_tags(group_uuid)] == [resource_urn]
     assert len(root_backup["userTags"]) == 1
 
 
@@ -161,8 +160,10 @@ def test_a_backup_declared_inside_components_is_tagged_with_its_full_urn(zstack_
         f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site$acme:ops:Vm${VM_BACKUP_TYPE}::nightly",
         f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site${VM_BACKUP_TYPE}::nightly",
     ]
-    assert len(zstack_stack.live_groups()) == 2
-    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
+    found = check_ownership(zstack_stack)
+    assert len(found.groups) == 2
+    for resource_urn, outputs in found.backups.items():
+        assert [tag.urn for tag in found.owner_tags(outputs["group_uuid"])] == [resource_urn]
     assert zstack_stack.preview().summary == {}
 
     zstack_stack.destroy()
@@ -244,7 +245,7 @@ def test_changing_the_name_replaces_the_backup_with_a_new_group(zstack_stack: ZS
         ("CreateUserTag", "/zstack/v1/user-tags"),
         ("DeleteVmBackup", f"/zstack/v1/vm-backups/{old_group}"),
     ], "the new backup is made (and tagged) before the old one is deleted"
-    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
+    assert check_ownership(zstack_stack).orphans == {}
 
 
 def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_back_on_up(
@@ -267,7 +268,7 @@ def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_b
     assert [r["id"] for r in zstack_stack.resources()] == [again]
     assert volumes_of(held_again, "volumeUuid") == sorted(BACKED_UP_VOLUMES)
     assert {backup["status"] for backup in held_again} == {"Ready"}
-    assert zstack_stack.tag_holders() == zstack_stack.state_holders()
+    assert check_ownership(zstack_stack).orphans == {}
 
 
 def test_destroy_deletes_the_group_from_zstack_and_empties_the_stack(zstack_stack: ZStackStack) -> None:
@@ -362,11 +363,12 @@ def test_a_group_adopted_with_group_uuid_outlives_the_resource_it_came_from(
     assert (still, sorted(m["uuid"] for m in members)) == (group_uuid, sorted(m["uuid"] for m in held))
     assert "CreateVmBackup" not in [r.api for r in zstack_stack.writes()]
     assert "DeleteVmBackup" not in [r.api for r in zstack_stack.writes()]
-    (kept,) = zstack_stack.resources()
-    assert kept["urn"].endswith("::kept")
-    assert zstack_stack.tag_holders() == zstack_stack.state_holders() == {
-        group_uuid: [(kept["urn"], kept["outputs"]["owner_claim"])]
-    }, "the owner tag moved to the adopter"
+    found = check_ownership(zstack_stack)
+    (kept,) = found.backups
+    assert kept.endswith("::kept")
+    assert found.id_of("kept") == group_uuid
+    assert [tag.urn for tag in found.owner_tags(group_uuid)] == [kept], "the owner tag moved to the adopter"
+    assert found.orphans == {}
 
     zstack_stack.destroy()
     assert zstack_stack.live_groups() == {}

@@ -334,7 +334,7 @@ def test_a_lost_poll_of_the_tag_job_writes_the_tag_once(
     root = root_of(simulator, untagged)["uuid"]
     simulator.simulator.faults.error_503(method="GET", path="/zstack/v1/api-jobs/*", count=1)
 
-    attach_user_tag(ctx, root, "team::ops", "user tag of the test")
+    attach_user_tag(ctx, "VolumeBackupVO", root, "team::ops", "user tag of the test")
 
     assert root_of(simulator, untagged)["userTags"] == ["team::ops"]
 

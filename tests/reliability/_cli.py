@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from pulumi_zstack_provider._ownership import OwnerTag
 from zstack_simulator import Simulator, seed
 
+from tests.fixtures.ownership import owner_tags as tags_on_root
 from tests.fixtures.stack import ADMIN_PASSWORD, CLI_TIMEOUT_S, VM_BACKUP_TYPE, ZStackStack
 
 T = TypeVar("T")
@@ -181,11 +181,9 @@ def assert_consistent(stack: ZStackStack, simulator: Simulator) -> dict[str, lis
     return {group_uuid: groups[group_uuid] for group_uuid in ids}
 
 
-def owner_tags(members: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def owner_tags(members: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(URN, claim) of each owner tag on the root volume backup among a group's `members`."""
-    roots = [m for m in members if m.get("type") == "Root"]
-    tags = [OwnerTag.parse(tag) for root in roots for tag in root.get("userTags") or []]
-    return [(tag.urn, tag.claim) for tag in tags if tag is not None]
+    return [(tag.urn, tag.claim) for tag in tags_on_root(members)]
 
 
 def assert_no_credentials_shown(stack: ZStackStack) -> None:
