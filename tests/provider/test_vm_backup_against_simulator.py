@@ -196,7 +196,7 @@ def test_a_create_stopped_before_its_owner_tag_is_resumed_without_posting_again(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
     refused = refuse_tag_writes(simulator)
-    with pytest.raises(ZStackError, match="Run `pulumi up` again: it finds this backup and tags it"):
+    with pytest.raises(ZStackError, match="Run `pulumi up` again"):
         create(ctx, props())
     (made,) = live_groups(simulator)
     assert owner_tags(simulator, made) == []
