@@ -146,7 +146,7 @@ class GroupTags:
         """
         if not self.owners:
             return True
-        return claim is not None and len(self.owners) == 1 and self.owners[0].claim == claim
+        return claim is not None and {o.claim for o in self.owners} == {claim}
 
 
 def tags_of(inventories: Iterable[Mapping[str, Any]]) -> dict[str, GroupTags]:

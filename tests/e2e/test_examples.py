@@ -14,6 +14,7 @@ from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from zstack_simulator import seed
 
 from tests.fixtures.engine import REPO_ROOT
+from tests.fixtures.ownership import check_ownership
 from tests.fixtures.stack import ADMIN_PASSWORD, PROJECT, ZStackStack
 
 pytestmark = pytest.mark.e2e
@@ -134,12 +135,14 @@ def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZSt
     assert outputs["golden_volumes"] == 1 + len(seed.RUNNING_VM_DATA_VOLUME_UUIDS)
     assert outputs["adopted_group"] == by_hand
     assert outputs["adopted_status"] == "Ready"
-    # Adopting makes no backup; it only marks the adopted one as recorded in a stack, so that a forced
-    # replacement of the resource takes a new backup instead of adopting this one again.
+    # Adopting makes no backup; it only tags the adopted group with its new owner, the one resource that
+    # may delete it. Reading one with `get` writes nothing.
     assert [(r.api, r.status) for r in zstack_stack.writes()] == [("CreateUserTag", 202)]
-    (root,) = [b for b in zstack_stack.live_groups()[by_hand] if b["type"] == "Root"]
-    assert root["userTags"] == ["pulumi-zstack::recorded"]
-    assert set(zstack_stack.live_groups()) == {golden, by_hand}
+    found = check_ownership(zstack_stack)  # the adopted group: one owner tag, the state's claim
+    assert [tag.urn for tag in found.owner_tags(by_hand)] == [
+        urn for urn, outputs in found.backups.items() if outputs["group_uuid"] == by_hand
+    ]
+    assert found.owner_tags(golden) == []
     assert zstack_stack.preview().summary == {}
 
     zstack_stack.destroy()

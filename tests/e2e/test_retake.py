@@ -21,6 +21,7 @@ from tests.reliability._cli import (
     create_jobs,
     dynamic_providers_under,
     finish_cli,
+    owner_tags,
     shown,
     start_cli,
     wait_for,
@@ -96,6 +97,7 @@ def series_state(stack: ZStackStack) -> dict[str, Any]:
         members = live[group_uuid]
         assert {m["status"] for m in members} == {"Ready"}
         assert [m["type"] for m in members].count("Root") == 1
+        assert owner_tags(members) == [(series["urn"], outputs["owner_claim"])], "tagged as the series'"
     assert [b["group_uuid"] for b in outputs["backups"]] == listed
     assert outputs["latest_group_uuid"] == listed[0]
     return outputs
@@ -157,9 +159,10 @@ def test_a_triggers_change_is_previewed_as_a_replace_and_applied_create_before_d
     second = the_backup(zstack_stack)
     assert second != first
     assert group_write_order(zstack_stack, first) == ["create", "delete"]
-    (root,) = [m for m in zstack_stack.live_groups()[second] if m["type"] == "Root"]
-    assert root["userTags"] == ["pulumi-zstack::recorded"], "marked as handed to a stack"
     (resource,) = zstack_stack.resources()
+    assert owner_tags(zstack_stack.live_groups()[second]) == [
+        (resource["urn"], resource["outputs"]["owner_claim"])
+    ], "tagged as the resource's"
     assert resource["outputs"]["triggers"] == ["1.1"]
     assert zstack_stack.preview().summary == {}
 
@@ -253,6 +256,35 @@ def test_series_keep_lowered_prunes_and_raised_keeps_what_exists(zstack_stack: Z
     zstack_stack.write_program(series_program(version="4", keep=5))
     zstack_stack.up()
     assert len(series_state(zstack_stack)["group_uuids"]) == 2
+
+
+def test_series_prune_that_fails_keeps_the_new_backup_and_the_next_up_finishes_it(
+    zstack_stack: ZStackStack,
+) -> None:
+    zstack_stack.write_program(series_program(version="1", keep=1))
+    zstack_stack.up()
+    (oldest,) = series_state(zstack_stack)["group_uuids"]
+    refused = zstack_stack.simulator.faults.fail_member_delete()
+    zstack_stack.write_program(series_program(version="2", keep=1))
+
+    released = zstack_stack.up()
+
+    assert "1 updated" in shown(released), "the release's backup is in the stack"
+    assert f"backup group {oldest} could not be deleted" in shown(released)
+    (series,) = zstack_stack.resources(SERIES_TYPE)
+    newest = series["outputs"]["latest_group_uuid"]
+    assert series["outputs"]["group_uuids"] == [newest] != [oldest]
+    assert series["outputs"]["prune_pending"] == [oldest]
+    assert set(zstack_stack.live_groups()) == {oldest, newest}
+    assert zstack_stack.preview().summary == {"update": 1}, "the prune still to do shows in a preview"
+
+    zstack_stack.simulator.faults.remove(refused.id)
+    zstack_stack.forget_requests()
+    zstack_stack.up()
+
+    assert series_state(zstack_stack)["group_uuids"] == [newest]
+    assert not [r for r in zstack_stack.writes() if r.api == "CreateVmBackup"], "no backup taken to prune"
+    assert zstack_stack.preview().summary == {}
 
 
 def test_series_refresh_drops_and_reports_backups_deleted_outside_pulumi(zstack_stack: ZStackStack) -> None:

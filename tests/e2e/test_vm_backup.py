@@ -20,6 +20,7 @@ import pytest
 from pulumi_zstack_provider.providers import VmBackupProvider
 from zstack_simulator import RunningSimulator, seed, sha512_hex
 
+from tests.fixtures.ownership import check_ownership
 from tests.fixtures.stack import ADMIN_PASSWORD, VM_BACKUP_TYPE, ZStackStack
 
 pytestmark = pytest.mark.e2e
@@ -122,9 +123,51 @@ def test_up_creates_a_group_with_one_ready_member_per_volume_and_exports_it(
     assert outputs["backup_name"] == root_backup["name"]
     assert re.fullmatch("nightly" + SERVER_TIMESTAMP, outputs["backup_name"])
     assert outputs["name"] == "nightly"
-    # The backup, then the user tag that marks it as recorded in a stack (see README, "Taking backups again").
+    # The backup, then the owner tag that names the resource holding it (see README, "Taking backups again").
     assert [r.api for r in zstack_stack.writes()] == ["CreateVmBackup", "CreateUserTag"]
-    assert root_backup["userTags"] == ["pulumi-zstack::recorded"]
+    found = check_ownership(zstack_stack)  # one owner tag, with the claim the state keeps
+    (resource_urn,) = found.backups
+    assert resource_urn == f"urn:pulumi:e2e::zstack-e2e::{VM_BACKUP_TYPE}::nightly"
+    assert [tag.urn for tag in found.owner_tags(group_uuid)] == [resource_urn]
+    assert len(root_backup["userTags"]) == 1
+
+
+def test_a_backup_declared_inside_components_is_tagged_with_its_full_urn(zstack_stack: ZStackStack) -> None:
+    arguments = f"root_volume_uuid={ROOT_VOLUME!r}, backup_storage_uuid={seed.IMAGESTORE_BS_UUID!r}"
+    zstack_stack.write_program(
+        f"""
+        import pulumi
+        import pulumi_zstack as zstack
+
+
+        class Group(pulumi.ComponentResource):
+            def __init__(self, type_token, name, opts=None):
+                super().__init__(type_token, name, None, opts)
+
+
+        outer = Group("acme:ops:Site", "site")
+        inner = Group("acme:ops:Vm", "web", pulumi.ResourceOptions(parent=outer))
+        for parent in (outer, inner):  # one name twice: the URNs tell the two backups apart
+            options = pulumi.ResourceOptions(parent=parent)
+            zstack.VmBackup("nightly", {arguments}, name="nightly", opts=options)
+        """
+    )
+
+    zstack_stack.up()
+
+    urns = sorted(r["urn"] for r in zstack_stack.resources())
+    assert urns == [
+        f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site$acme:ops:Vm${VM_BACKUP_TYPE}::nightly",
+        f"urn:pulumi:e2e::zstack-e2e::acme:ops:Site${VM_BACKUP_TYPE}::nightly",
+    ]
+    found = check_ownership(zstack_stack)
+    assert len(found.groups) == 2
+    for resource_urn, outputs in found.backups.items():
+        assert [tag.urn for tag in found.owner_tags(outputs["group_uuid"])] == [resource_urn]
+    assert zstack_stack.preview().summary == {}
+
+    zstack_stack.destroy()
+    assert zstack_stack.live_groups() == {}
 
 
 # -------------------- no spurious diffs
@@ -201,7 +244,8 @@ def test_changing_the_name_replaces_the_backup_with_a_new_group(zstack_stack: ZS
         ("CreateVmBackup", f"/zstack/v1/volumes/{ROOT_VOLUME}/vm-backups"),
         ("CreateUserTag", "/zstack/v1/user-tags"),
         ("DeleteVmBackup", f"/zstack/v1/vm-backups/{old_group}"),
-    ], "the new backup is made (and marked) before the old one is deleted"
+    ], "the new backup is made (and tagged) before the old one is deleted"
+    assert check_ownership(zstack_stack).orphans == {}
 
 
 def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_back_on_up(
@@ -224,6 +268,7 @@ def test_a_backup_deleted_outside_pulumi_leaves_the_stack_on_refresh_and_comes_b
     assert [r["id"] for r in zstack_stack.resources()] == [again]
     assert volumes_of(held_again, "volumeUuid") == sorted(BACKED_UP_VOLUMES)
     assert {backup["status"] for backup in held_again} == {"Ready"}
+    assert check_ownership(zstack_stack).orphans == {}
 
 
 def test_destroy_deletes_the_group_from_zstack_and_empties_the_stack(zstack_stack: ZStackStack) -> None:
@@ -300,6 +345,33 @@ def test_get_adopts_a_group_made_outside_pulumi_and_recovers_its_inputs(zstack_s
     assert outputs["total_size"] == sum(int(b["size"]) for b in held)
     assert zstack_stack.writes() == []
     assert only_group(zstack_stack) == (group_uuid, held)
+
+
+def test_a_group_adopted_with_group_uuid_outlives_the_resource_it_came_from(
+    zstack_stack: ZStackStack,
+) -> None:
+    zstack_stack.write_program(program())
+    zstack_stack.up()
+    group_uuid, held = only_group(zstack_stack)
+    adopting = program(group_uuid=group_uuid).replace("VmBackup('nightly'", "VmBackup('kept'")
+    zstack_stack.write_program(adopting)
+    zstack_stack.forget_requests()
+
+    zstack_stack.up()  # creates `kept` on the same group, then deletes `nightly` from the stack
+
+    still, members = only_group(zstack_stack)
+    assert (still, sorted(m["uuid"] for m in members)) == (group_uuid, sorted(m["uuid"] for m in held))
+    assert "CreateVmBackup" not in [r.api for r in zstack_stack.writes()]
+    assert "DeleteVmBackup" not in [r.api for r in zstack_stack.writes()]
+    found = check_ownership(zstack_stack)
+    (kept,) = found.backups
+    assert kept.endswith("::kept")
+    assert found.id_of("kept") == group_uuid
+    assert [tag.urn for tag in found.owner_tags(group_uuid)] == [kept], "the owner tag moved to the adopter"
+    assert found.orphans == {}
+
+    zstack_stack.destroy()
+    assert zstack_stack.live_groups() == {}
 
 
 # -------------------- secrets

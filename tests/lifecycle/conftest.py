@@ -10,8 +10,16 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
+from pulumi_zstack_provider import _provider
 
 FIGURE = "lifecycle"
+
+
+@pytest.fixture(autouse=True)
+def own_provider_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model configures the provider's process-wide runtime: tests that run after it must not inherit
+    its ZStack configuration (a check would then find `zstack:host` without any being set)."""
+    monkeypatch.setattr(_provider, "_runtime", _provider._Runtime())
 
 
 @dataclasses.dataclass

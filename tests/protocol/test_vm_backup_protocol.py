@@ -6,19 +6,23 @@ what a user would see: check failures, planned replacements, state after refresh
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
+from pulumi_zstack_provider._ownership import OwnerTag, stack_key
+from pulumi_zstack_provider.providers import VmBackupSeriesProvider
 from zstack_simulator import RunningSimulator, Settings, Simulator, sha512_hex
 from zstack_simulator import seed as s
 from zstack_simulator.seed import default_seed
 
 from tests.protocol.conftest import (
+    PROJECT,
     PROVIDER_KEY,
+    URN,
     CreateOutcome,
     DynamicProvider,
     ProviderCallFailed,
@@ -29,16 +33,16 @@ from tests.protocol.conftest import (
 pytestmark = [pytest.mark.protocol, pytest.mark.timeout(60)]
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+OWNER_STACK = f"organization/{PROJECT}/stack"
+#: What the SDK adds to every declaration: the resource's owner.
+OWNER = {"owner_stack": OWNER_STACK, "owner_urn": URN}
 INPUTS = {
     "root_volume_uuid": s.RUNNING_VM_ROOT_VOLUME_UUID,
     "backup_storage_uuid": s.IMAGESTORE_BS_UUID,
     "name": "nightly",
+    **OWNER,
 }
 OLD_PROVIDER_BLOB = "gASVKQAAAAAAAACMF3B1bHVtaV96c3RhY2tfcHJvdmlkZXKUjAZPbGRPbmWUk5Qu"
-
-
-def new_group_uuid() -> str:
-    return uuid.uuid4().hex
 
 
 def without_provider(props: dict[str, Any]) -> dict[str, Any]:
@@ -51,9 +55,15 @@ def live_members(running: RunningSimulator, group_uuid: str) -> list[dict[str, A
     ]
 
 
+def owner_tags(running: RunningSimulator, group_uuid: str) -> list[OwnerTag]:
+    """The owner tags on the group's root volume backup."""
+    root = next(m for m in live_members(running, group_uuid) if m["type"] == "Root")
+    return [tag for tag in map(OwnerTag.parse, root["userTags"]) if tag is not None]
+
+
 def create_backup(provider: DynamicProvider, **overrides: Any) -> tuple[dict[str, Any], CreateOutcome]:
     """Check then Create, as `pulumi up` does for a new resource; returns the checked inputs too."""
-    checked = provider.check({**INPUTS, "group_uuid": new_group_uuid(), **overrides})
+    checked = provider.check({**INPUTS, **overrides})
     assert checked.failures == []
     return checked.inputs, provider.create(checked.inputs)
 
@@ -84,7 +94,7 @@ def test_check_names_every_bad_field(provider: DynamicProvider, simulator: Runni
         "backup_name": "mine",
     }
 
-    checked = provider.check({"description": "weekly", **bad})
+    checked = provider.check({"description": "weekly", **OWNER, **bad})
 
     assert checked.failed_properties == {*bad, "backup_storage_uuid"}
     for field in checked.failed_properties:
@@ -137,7 +147,7 @@ STATE = {
     "backup_name": "nightly-2024-05-01 08:00:00.0",
     "total_size": 42949672960,
 }
-DECLARED = {k: STATE[k] for k in (*INPUTS, "group_uuid", "volume_read_bandwidth")}
+DECLARED = {k: STATE[k] for k in (*INPUTS, "volume_read_bandwidth")}
 
 
 def test_diff_is_empty_when_only_the_provider_blob_differs(
@@ -174,8 +184,7 @@ def test_diff_ignores_outputs_and_numbers_that_come_back_as_floats(provider: Dyn
 def test_diff_replaces_the_backup_when_an_input_changes(
     provider: DynamicProvider, simulator: RunningSimulator, field: str, value: Any
 ) -> None:
-    # The SDK derives a new group uuid from the changed inputs, so the new backup can exist beside the old.
-    news = {**DECLARED, field: value, "group_uuid": new_group_uuid()}
+    news = {**DECLARED, field: value}
 
     diff = provider.diff(STATE_ID, STATE, news)
 
@@ -200,10 +209,10 @@ def test_create_makes_one_ready_group_whose_uuid_is_the_id(
 ) -> None:
     inputs, created = create_backup(provider, description="before the upgrade")
 
-    assert created.id == inputs["group_uuid"]
     props = created.properties
     assert without_provider(inputs).items() <= props.items()
     assert props["group_uuid"] == created.id
+    assert created.id.startswith(stack_key(OWNER_STACK)), "the provider chose the id under the stack's key"
     assert props["vm_instance_uuid"] == s.RUNNING_VM_UUID
     assert props["volume_uuid"] == s.RUNNING_VM_ROOT_VOLUME_UUID
     assert props["type"] == "Root"
@@ -218,6 +227,7 @@ def test_create_makes_one_ready_group_whose_uuid_is_the_id(
     assert sorted(b["volumeUuid"] for b in backups) == sorted(member_volumes)
     assert {b["status"] for b in backups} == {"Ready"}
     assert props["uuid"] in {b["uuid"] for b in backups}
+    assert [(t.urn, t.claim) for t in owner_tags(simulator, created.id)] == [(URN, props["owner_claim"])]
 
 
 def test_read_returns_the_created_state_and_inputs_so_a_refresh_changes_nothing(
@@ -229,8 +239,9 @@ def test_read_returns_the_created_state_and_inputs_so_a_refresh_changes_nothing(
 
     assert read.id == created.id
     assert read.properties == created.properties
-    assert read.inputs == inputs
+    assert read.inputs == {**inputs, "group_uuid": created.id}  # what `VmBackup.get` needs to adopt it
     assert provider.diff(read.id, read.properties, read.inputs).changes == "DIFF_NONE"
+    assert provider.diff(read.id, read.properties, inputs).changes == "DIFF_NONE", "the next preview"
 
 
 def test_read_of_a_group_deleted_outside_pulumi_answers_an_empty_id(
@@ -277,15 +288,36 @@ def test_update_of_a_setting_keeps_every_output_and_calls_no_zstack_api(
 
 
 def test_delete_removes_the_group_and_a_second_delete_succeeds(
-    provider: DynamicProvider, simulator: RunningSimulator
+    provider: DynamicProvider, simulator: RunningSimulator, start_provider: StartProvider
 ) -> None:
     _, created = create_backup(provider)
+    destroying = start_provider()  # `pulumi destroy`: a provider process of its own
+    destroying.configure(simulator_config(simulator))
 
-    provider.delete(created.id, created.properties)
+    destroying.delete(created.id, created.properties)
 
     assert live_members(simulator, created.id) == []
-    provider.delete(created.id, created.properties)
+    destroying.delete(created.id, created.properties)
     assert live_members(simulator, created.id) == []
+
+
+def test_a_second_create_in_one_run_never_deletes_what_the_first_handed_out(
+    provider: DynamicProvider, simulator: RunningSimulator
+) -> None:
+    # `pulumi up --replace` of an adopted backup: the replacement adopts the same group, then the engine
+    # deletes the old resource, in the same provider process.
+    _, made = create_backup(provider, owner_urn=URN.replace("::nightly", "::elsewhere"))
+    _, adopted = create_backup(provider, group_uuid=made.id)
+    _, replacement = create_backup(provider, group_uuid=made.id)
+
+    provider.delete(adopted.id, adopted.properties)
+
+    assert replacement.id == adopted.id == made.id
+    assert len(live_members(simulator, made.id)) == 3
+    assert [(t.urn, t.claim) for t in owner_tags(simulator, made.id)] == [
+        (URN, replacement.properties["owner_claim"])
+    ]
+    assert "kept, not deleted" in provider.stderr()
 
 
 # ---------------------------------------------------------------------------------- Failures and secrets
@@ -346,3 +378,59 @@ def test_failed_create_names_the_zstack_code_hides_secrets_and_leaves_nothing(
         assert secret not in failed.value.details
         assert secret not in logs
     assert running.simulator.backups() == []
+
+
+# ---------------------------------------------------------------------------------- VmBackupSeries
+
+SERIES_URN = URN.replace(":VmBackup::nightly", ":VmBackupSeries::pre-release")
+SERIES_INPUTS = {
+    "root_volume_uuid": s.RUNNING_VM_ROOT_VOLUME_UUID,
+    "backup_storage_uuid": s.IMAGESTORE_BS_UUID,
+    "name": "pre-release",
+    "keep": 1,
+    "triggers": ["1.0"],
+    "max_poll_interval": "0.2s",
+    "owner_stack": OWNER_STACK,
+    "owner_urn": SERIES_URN,
+}
+
+
+def series_provider(start_provider: StartProvider, running: RunningSimulator) -> DynamicProvider:
+    """A provider process of one `pulumi up` for VmBackupSeries resources."""
+    started = start_provider()
+    started.provider_blob = serialize_provider(VmBackupSeriesProvider())
+    started.configure(simulator_config(running))
+    return started
+
+
+def test_a_series_prune_that_fails_keeps_the_new_backup_and_the_next_up_finishes_it(
+    start_provider: StartProvider, simulator: RunningSimulator
+) -> None:
+    first_run = series_provider(start_provider, simulator)
+    created = first_run.create(first_run.check(SERIES_INPUTS).inputs)
+    (oldest,) = created.properties["group_uuids"]
+    released = series_provider(start_provider, simulator)
+    news = released.check({**SERIES_INPUTS, "triggers": ["1.1"]}).inputs
+    assert released.diff(created.id, created.properties, news).replaces == []
+    refused = simulator.simulator.faults.fail_member_delete()
+
+    updated = released.update(created.id, created.properties, news)
+
+    newest = updated["latest_group_uuid"]
+    assert updated["group_uuids"] == [newest] != [oldest], "the release's backup reached the state"
+    assert updated["prune_pending"] == [oldest]
+    assert f"backup group {oldest} could not be deleted" in released.stderr()
+    assert {b["groupUuid"] for b in simulator.simulator.backups() if b["status"] != "Deleted"} == {
+        oldest,
+        newest,
+    }
+
+    simulator.simulator.faults.remove(refused.id)
+    next_run = series_provider(start_provider, simulator)
+    assert next_run.diff(created.id, updated, news).changes == "DIFF_SOME", "a preview shows the prune to do"
+    finished = next_run.update(created.id, updated, news)
+
+    assert finished.get("prune_pending") is None
+    assert finished["group_uuids"] == [newest]
+    assert live_members(simulator, oldest) == []
+    assert next_run.diff(created.id, finished, news).changes == "DIFF_NONE"

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.unit
 
 ROOT = "4b2a8c1e9f3d4e5a8b7c6d5e4f3a2b1c"
 STORAGE = "9e8d7c6b5a4f4e3d8c2b1a0f9e8d7c6b"
-VALID = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "nightly"}
+# What the SDK adds to every declaration: who owns the resource.
+OWNER = {
+    "owner_stack": "organization/backups/dev",
+    "owner_urn": "urn:pulumi:dev::backups::pulumi-python:dynamic/zstack:VmBackup::nightly",
+}
+VALID = {"root_volume_uuid": ROOT, "backup_storage_uuid": STORAGE, "name": "nightly", **OWNER}
 
 
 @pytest.fixture(autouse=True)
@@ -72,9 +77,15 @@ def test_each_bad_value_is_refused_naming_its_field(field: str, value: Any, expe
 
 
 def test_missing_required_inputs_are_each_named() -> None:
-    _, failures = check({"description": "x"})
+    _, failures = check({"description": "x", **OWNER})
     assert set(failures) == {"root_volume_uuid", "backup_storage_uuid", "name"}
     assert all("is required" in reason for reason in failures.values())
+
+
+def test_a_declaration_without_its_owner_is_refused_before_anything_is_made() -> None:
+    # Without them the provider could not choose the group's id nor write its owner tag.
+    _, failures = check({k: v for k, v in VALID.items() if k not in OWNER})
+    assert failures == {"owner_stack": "owner_stack is required", "owner_urn": "owner_urn is required"}
 
 
 def test_unknown_property_and_output_set_by_user_are_refused() -> None:
@@ -160,6 +171,15 @@ def test_unknown_value_of_an_immutable_input_means_replace() -> None:
 def test_settings_update_in_place_and_group_uuid_never_diffs() -> None:
     assert diff(state_of(), {**VALID, "create_timeout": "2h"}) == (True, [])
     assert diff(state_of(), {**VALID, "group_uuid": "b" * 32}) == (False, [])
+
+
+def test_a_renamed_stack_or_a_resource_moved_under_a_component_keeps_its_backup() -> None:
+    # The owner is recorded at create: a URN that changes later (an alias) or a renamed stack is no change.
+    moved = {
+        "owner_stack": "organization/backups/production",
+        "owner_urn": "urn:pulumi:production::backups::my:Component$pulumi-python:dynamic/zstack:VmBackup::n",
+    }
+    assert diff(state_of(), {**VALID, **moved}) == (False, [])
 
 
 def test_empty_string_and_absent_are_the_same_and_tag_order_does_not_matter() -> None:

@@ -22,7 +22,14 @@ SCRIPT = textwrap.dedent(
 
     socket.socket.connect = no_network
     provider = VmBackupProvider()
-    news = {"root_volume_uuid": "a" * 32, "backup_storage_uuid": "b" * 32, "name": "n", "__provider": "x"}
+    news = {
+        "root_volume_uuid": "a" * 32,
+        "backup_storage_uuid": "b" * 32,
+        "name": "n",
+        "owner_stack": "organization/project/stack",
+        "owner_urn": "urn:pulumi:stack::project::pulumi-python:dynamic/zstack:VmBackup::n",
+        "__provider": "x",
+    }
     checked = provider.check({}, news)
     provider.diff("c" * 32, {**news, "group_uuid": "c" * 32}, {**news, "name": "m"})
     loaded = [m for m in ("httpx", "tenacity", "pulumi_zstack_provider._client._client") if m in sys.modules]

@@ -17,9 +17,10 @@ import signal
 import time
 
 import pytest
+from pulumi_zstack_provider._ownership import Owner
 from zstack_simulator import seed
 
-from tests.fixtures.stack import VM_BACKUP_TYPE, ZStackStack
+from tests.fixtures.stack import PROJECT, STACK, VM_BACKUP_TYPE, ZStackStack
 from tests.reliability._cli import (
     BACKED_UP,
     BACKUP_ROOTS,
@@ -46,6 +47,8 @@ from tests.reliability._cli import (
     wait_for,
 )
 from tests.reliability.conftest import CASE_MARK
+
+NIGHTLY_URN = f"urn:pulumi:{STACK}::{PROJECT}::{VM_BACKUP_TYPE}::nightly"
 
 pytestmark = pytest.mark.e2e
 
@@ -128,9 +131,11 @@ def test_killed_during_create_then_up_resumes_the_same_group(
         assert "error reading from server: EOF" in shown(interrupted)
         assert pending == [], "the CLI saw the create fail, so nothing is left pending"
     else:
-        assert [(op["type"], op["resource"]["inputs"]["group_uuid"]) for op in pending] == [
-            ("creating", running_group)
-        ], "the state remembers the interrupted create and the group it was making"
+        assert [(op["type"], op["resource"]["inputs"]["owner_urn"]) for op in pending] == [
+            ("creating", NIGHTLY_URN)
+        ], "the state remembers the interrupted create and the resource it was for"
+        owner = Owner(pending[0]["resource"]["inputs"]["owner_stack"], NIGHTLY_URN)
+        assert running_group.startswith(owner.prefix[:12]), "the group it was making is that resource's"
         locked = zstack_stack.run(["up", "--skip-preview"], check=False)
         assert locked.returncode != 0
         assert "locked" in shown(locked)
@@ -369,3 +374,7 @@ def test_fifty_backups_in_one_up_under_ten_percent_503s(
     assert sorted(ids.values()) == sorted(held)
     assert fired > 0
     assert_no_credentials_shown(zstack_stack)
+
+    sim.faults.remove(rule.id)
+    zstack_stack.destroy()
+    assert live_groups(sim) == {}, "each backup is its resource's to delete, however its tag was written"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pulumi
 import pytest
 
-from tests.sdk._mocks import RecordingMocks
+from tests.sdk._mocks import RecordingMocks, use_mocks
 
 
 @pytest.fixture
 def mocks() -> RecordingMocks:
-    recording = RecordingMocks()
-    pulumi.runtime.set_mocks(recording, project="proj", stack="dev", preview=False)
-    return recording
+    return use_mocks()

@@ -1,4 +1,4 @@
-"""The SDK's VmBackupSeries under Pulumi's mock monitor: what it registers, and the series uuid it derives."""
+"""The SDK's VmBackupSeries under Pulumi's mock monitor: what it registers, and the owner it names."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = "20000000000040008000000000000011"
 STORAGE = "30000000000040008000000000000001"
+TYPE = "pulumi-python:dynamic/zstack:VmBackupSeries"
 
 
 def series(name: str, **inputs: Any) -> zstack.VmBackupSeries:
@@ -28,27 +29,20 @@ def series(name: str, **inputs: Any) -> zstack.VmBackupSeries:
 
 
 @pulumi.runtime.test
-def test_registers_every_property_and_the_series_uuid_ignores_retention_and_triggers(
-    mocks: RecordingMocks,
-) -> Any:
-    # Declared twice with other triggers and keep: the same series, so a release updates it in place.
-    first = series("s", triggers=["1.0"])
-    released = series("s", triggers=["1.1"], keep=5)
-    other_vm = series("s", root_volume_uuid="20000000000040008000000000000041", triggers=["1.0"])
-    other_name = series("t", triggers=["1.0"])
+def test_registers_every_declared_property_and_its_owner_and_no_series_uuid(mocks: RecordingMocks) -> Any:
+    declared = series("s", triggers=["1.0"])
 
-    def check(ids: list[str]) -> None:
-        assert ids[0] == ids[1], "triggers and keep do not change the series' identity"
-        assert len({ids[0], ids[2], ids[3]}) == 3, "the VM and the resource name do"
-        inputs = mocks.registered["t"]
-        declared = {"root_volume_uuid", "backup_storage_uuid", "name", "keep", "triggers", "series_uuid"}
-        assert set(inputs) - {"__provider"} == declared, "unset properties are not sent"
-        assert declared <= {p.name for p in VmBackupSeriesProperties.properties()}
-        assert (inputs["keep"], inputs["triggers"], inputs["series_uuid"]) == (3, ["1.0"], ids[3])
+    def check(urn: str) -> None:
+        inputs = mocks.registered["s"]
+        assert inputs["owner_urn"] == urn
+        given = {"root_volume_uuid", "backup_storage_uuid", "name", "keep", "triggers"}
+        assert set(inputs) - {"__provider"} == given | {"owner_stack", "owner_urn"}, "unset ones are not sent"
+        assert given <= {p.name for p in VmBackupSeriesProperties.properties()}
+        assert (inputs["keep"], inputs["triggers"]) == (3, ["1.0"])
+        assert inputs["owner_stack"] == f"{pulumi.get_organization()}/proj/dev"
+        assert inputs["owner_urn"] == f"urn:pulumi:dev::proj::{TYPE}::s"
 
-    return pulumi.Output.all(
-        first.series_uuid, released.series_uuid, other_vm.series_uuid, other_name.series_uuid
-    ).apply(check)
+    return declared.urn.apply(check)
 
 
 def test_an_unknown_argument_is_refused_naming_the_valid_ones() -> None:
