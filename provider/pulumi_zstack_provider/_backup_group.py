@@ -331,9 +331,25 @@ def attach_user_tag(
             return
         except ZStackError as error:
             failure = error
-            if ctx.client.query("user-tags", f"resourceUuid={resource_uuid}", f"tag={tag}"):
+            if _tag_appears(ctx, resource_uuid, tag):
                 return
     raise ZStackError(f"{subject} failed: {str(failure).rstrip('.')}")
+
+
+#: How long a tag job reported failed is watched for its tag before the tag is posted again: a 503 on a poll
+#: may come from a proxy while the job itself goes on, and posting again then writes the tag twice.
+_TAG_SETTLE_SECONDS = 5.0
+
+
+def _tag_appears(ctx: OperationContext, resource_uuid: str, tag: str) -> bool:
+    schedule, started = PollSchedule(max_interval=1.0), time.monotonic()
+    while True:
+        if ctx.client.query("user-tags", f"resourceUuid={resource_uuid}", f"tag={tag}"):
+            return True
+        elapsed = time.monotonic() - started
+        if elapsed >= _TAG_SETTLE_SECONDS:
+            return False
+        time.sleep(schedule.wait(elapsed))
 
 
 def claim_object(

@@ -24,10 +24,10 @@ from hypothesis.stateful import (
 from zstack_simulator import seed
 
 from tests.fixtures.engine import PulumiWorkspace
+from tests.fixtures.lifecycle import Tally
 from tests.fixtures.ownership import check_ownership
 from tests.fixtures.simulator import ServeSimulator
 from tests.fixtures.stack import ZStackStack, new_stack
-from tests.lifecycle.conftest import Tally
 
 pytestmark = pytest.mark.soak
 

@@ -39,7 +39,7 @@ from pulumi_zstack_provider._resource import OperationContext
 from pulumi_zstack_provider._schema import ResourceModel
 from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
 
-from tests.lifecycle.conftest import Tally
+from tests.fixtures.lifecycle import Tally
 
 pytestmark = pytest.mark.integration
 

@@ -313,11 +313,6 @@ def test_a_backup_whose_owner_tag_was_written_twice_is_still_deleted_by_its_reso
     assert live_groups(simulator) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attach_user_tag takes a 503 on the tag job's poll for a failed job, finds no tag while the job "
-    "still runs, and posts it again: the tag is written twice",
-)
 def test_a_lost_poll_of_the_tag_job_writes_the_tag_once(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:

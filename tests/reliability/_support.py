@@ -20,6 +20,7 @@ import pytest
 from zstack_simulator import Settings, TlsMaterial, seed
 
 from tests.fixtures.engine import PulumiWorkspace, write_project
+from tests.fixtures.fault_cases import CASE_MARK
 from tests.fixtures.simulator import ServeSimulator
 from tests.fixtures.stack import (
     ADMIN_PASSWORD,
@@ -29,7 +30,6 @@ from tests.fixtures.stack import (
     RecordingSimulator,
     ZStackStack,
 )
-from tests.reliability.conftest import CASE_MARK
 
 ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
 BACKUP_STORAGE = seed.IMAGESTORE_BS_UUID

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.fault_cases import CASE_MARK
 from tests.fixtures.stack import VM_BACKUP_TYPE, ZStackStack
 from tests.reliability._cli import (
     BACKED_UP,
@@ -30,7 +31,6 @@ from tests.reliability._cli import (
     start_cli,
     wait_for,
 )
-from tests.reliability.conftest import CASE_MARK
 
 pytestmark = pytest.mark.e2e
 

@@ -20,6 +20,7 @@ import pytest
 from pulumi_zstack_provider._ownership import Owner
 from zstack_simulator import seed
 
+from tests.fixtures.fault_cases import CASE_MARK
 from tests.fixtures.stack import PROJECT, STACK, VM_BACKUP_TYPE, ZStackStack
 from tests.reliability._cli import (
     BACKED_UP,
@@ -46,7 +47,6 @@ from tests.reliability._cli import (
     start_cli,
     wait_for,
 )
-from tests.reliability.conftest import CASE_MARK
 
 NIGHTLY_URN = f"urn:pulumi:{STACK}::{PROJECT}::{VM_BACKUP_TYPE}::nightly"
 

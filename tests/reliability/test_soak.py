@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.fault_cases import CASE_MARK
 from tests.fixtures.stack import ZStackStack
 from tests.reliability._cli import (
     BACKUP_ROOTS,
@@ -38,7 +39,6 @@ from tests.reliability._cli import (
     start_cli,
     wait_for,
 )
-from tests.reliability.conftest import CASE_MARK
 
 pytestmark = pytest.mark.soak
 
