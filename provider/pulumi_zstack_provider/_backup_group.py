@@ -333,7 +333,7 @@ def attach_user_tag(
             failure = error
             if _tag_appears(ctx, resource_uuid, tag):
                 return
-    raise ZStackError(f"{subject} failed: {str(failure).rstrip('.')}")
+    raise ZStackError(f"{subject} failed: {str(failure).rstrip('.')}.")
 
 
 #: How long a tag job reported failed is watched for its tag before the tag is posted again: a 503 on a poll

@@ -6,9 +6,9 @@ A resource declares its properties once, as a pydantic model whose fields carry 
   API for backups). ``create_only=True`` means the value only matters when the resource is made: ZStack
   never reports it back, so refresh keeps it from state, and a change alone is no change. An input with
   neither flag is applied in place by the resource's ``update``. ``ordered=True`` compares lists item by
-  item, exactly (``triggers``); other lists are compared as sets. ``identity=True`` marks the id the
-  resource is made under: check gives a resource that is already in the state a new one, so that any
-  replacement makes a new object and never adopts the one it replaces.
+  item, exactly (``triggers``); other lists are compared as sets. ``identity=True`` marks an input that
+  names an existing object to adopt (``group_uuid``, ``series_uuid``): create-only, and left out of the
+  digest of what a create makes.
 - ``Setting``: how the provider operates (timeouts, poll intervals). A change is applied in place,
   without touching ZStack, and never forces a replacement.
 - ``Output``: computed by ZStack; never accepted from the user.

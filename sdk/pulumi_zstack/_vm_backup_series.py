@@ -97,7 +97,7 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
     """The newest backup group."""
     backups: pulumi.Output[list[dict[str, Any]]]
     """One entry per kept backup, newest first: ``group_uuid``, ``take``, ``create_date``, ``triggers``
-    (the values it was taken for), ``total_size`` (bytes), ``status``."""
+    (the values it was taken for), ``total_size`` (bytes), ``status``, ``volume_uuids``."""
     vm_instance_uuid: pulumi.Output[str]
     """The backed-up VM."""
     takes: pulumi.Output[int]
