@@ -6,17 +6,11 @@ Field names follow ZStack's Java SDK (`L3NetworkInventory`, `IpRangeInventory`, 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from ._inventory import _TAGS, _date
 from ._model import InstanceOffering, L3Network, PrimaryStorage
 from ._query import Nested, ResourceSchema
-
-_TAGS = frozenset({"__systemTag__", "__userTag__"})
-
-
-def _date(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value)
 
 
 def l3_network_inventory(network: L3Network) -> dict[str, Any]:

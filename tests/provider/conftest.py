@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from pulumi_zstack_provider import _backup_group, _ownership, _vm_backup, _vm_backup_series
+from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._ownership import HandedOut
+from pulumi_zstack_provider._resource import OperationContext
+from zstack_simulator import RunningSimulator, seed
 
 StartRun = Callable[[], None]
 
@@ -26,3 +29,16 @@ def new_run(monkeypatch: pytest.MonkeyPatch) -> StartRun:
 
     start()
     return start
+
+
+@pytest.fixture
+def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
+    """An operation context logged in to the `simulator` fixture, as the provider makes one per operation."""
+    config = {
+        "zstack:host": simulator.host,
+        "zstack:port": str(simulator.port),
+        "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
+        "zstack:accountPassword": seed.ADMIN_PASSWORD,
+    }
+    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
+        yield OperationContext(client)

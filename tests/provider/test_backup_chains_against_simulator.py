@@ -10,11 +10,10 @@ backups build on them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi_zstack_provider import ConnectionSettings, VmBackupProperties, ZStackClient
+from pulumi_zstack_provider import VmBackupProperties
 from pulumi_zstack_provider._backup_group import (
     DEFAULT_CREATE_TIMEOUT,
     DEFAULT_DELETE_TIMEOUT,
@@ -30,18 +29,6 @@ from zstack_simulator import seed as zseed
 pytestmark = pytest.mark.integration
 
 VOLUMES = {zseed.RUNNING_VM_ROOT_VOLUME_UUID, *zseed.RUNNING_VM_DATA_VOLUME_UUIDS}
-
-
-@pytest.fixture
-def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
-    config = {
-        "zstack:host": simulator.host,
-        "zstack:port": str(simulator.port),
-        "zstack:accountName": "admin",
-        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-    }
-    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
-        yield OperationContext(client)
 
 
 def _request() -> VmBackupProperties:

@@ -6,15 +6,12 @@ read it there to check what ZStack received.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pulumi_zstack_provider import (
-    ConnectionSettings,
     JobFailedError,
     VmBackupScheduleProperties,
-    ZStackClient,
 )
 from pulumi_zstack_provider._resource import OperationContext
 from pulumi_zstack_provider._vm_backup_schedule import VmBackupScheduleResource, scheduler_description
@@ -27,18 +24,6 @@ RESOURCE = VmBackupScheduleResource()
 ROOT = zseed.RUNNING_VM_ROOT_VOLUME_UUID
 DAY = 86400
 URN = "urn:pulumi:dev::project::pulumi-python:dynamic/zstack:VmBackupSchedule::web-01"
-
-
-@pytest.fixture
-def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
-    config = {
-        "zstack:host": simulator.host,
-        "zstack:port": str(simulator.port),
-        "zstack:accountName": "admin",
-        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-    }
-    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
-        yield OperationContext(client)
 
 
 def props(**overrides: Any) -> VmBackupScheduleProperties:

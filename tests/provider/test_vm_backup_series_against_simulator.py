@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi_zstack_provider import ConnectionSettings, VmBackupSeriesProperties, ZStackClient, ZStackError
+from pulumi_zstack_provider import VmBackupSeriesProperties, ZStackError
 from pulumi_zstack_provider._ownership import OwnerTag
 from pulumi_zstack_provider._resource import OperationContext
 from pulumi_zstack_provider._vm_backup_series import VmBackupSeriesResource
@@ -22,18 +21,6 @@ pytestmark = pytest.mark.integration
 RESOURCE = VmBackupSeriesResource()
 STACK = "organization/backups/dev"
 URN = "urn:pulumi:dev::backups::pulumi-python:dynamic/zstack:VmBackupSeries::pre-release"
-
-
-@pytest.fixture
-def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
-    config = {
-        "zstack:host": simulator.host,
-        "zstack:port": str(simulator.port),
-        "zstack:accountName": "admin",
-        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-    }
-    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
-        yield OperationContext(client)
 
 
 def props(**overrides: Any) -> VmBackupSeriesProperties:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pulumi_zstack_provider import (
-    ConnectionSettings,
     VmBackupProperties,
     VmFromBackupProperties,
-    ZStackClient,
     ZStackError,
 )
 from pulumi_zstack_provider._ownership import OwnerTag, digest
@@ -27,18 +24,6 @@ pytestmark = pytest.mark.integration
 RESOURCE = VmFromBackupResource()
 STACK = "organization/restore/dev"
 RESTORE_PATH = "/zstack/v1/vm-instances/from/vm-backups/*"
-
-
-@pytest.fixture
-def ctx(simulator: RunningSimulator) -> Iterator[OperationContext]:
-    config = {
-        "zstack:host": simulator.host,
-        "zstack:port": str(simulator.port),
-        "zstack:accountName": "admin",
-        "zstack:accountPassword": zseed.ADMIN_PASSWORD,
-    }
-    with ZStackClient(ConnectionSettings.resolve(config, {})) as client:
-        yield OperationContext(client)
 
 
 @pytest.fixture
