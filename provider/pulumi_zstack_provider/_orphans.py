@@ -1,7 +1,8 @@
-"""`pulumi-zstack orphans`: the backup groups ZStack holds for a stack that its state does not reference.
+"""`pulumi-zstack orphans`: what ZStack holds for a stack that the stack's state does not reference.
 
-A group is the stack's when its uuid starts with the stack's key (every group a create makes, from the
-creating request on) or its root carries an owner tag naming the stack (adopted groups). The state is read
+Backup groups, VMs restored from backups, and scheduler jobs and triggers: an object is the stack's when its
+uuid starts with the stack's key (everything a create makes, from the creating request on) or, for a backup
+group, its root carries an owner tag naming the stack (adopted groups). The state is read
 with `pulumi stack export`; the connection settings with `pulumi config` and the `ZSTACK_*` variables, as
 the provider reads them. Secrets are held in memory only: nothing here prints or logs one.
 """
@@ -27,7 +28,7 @@ from ._backup_group import (
     tags_by_resource,
 )
 from ._client import ConnectionSettings, ZStackError
-from ._ownership import OWNER_TAG_PREFIX, OwnerTag, stack_key
+from ._ownership import OWNER_TAG_PREFIX, stack_key
 from ._resource import OperationContext
 
 RESOURCE_TYPE_PREFIX = "pulumi-python:dynamic/zstack:"
@@ -38,22 +39,41 @@ class OrphansError(Exception):
     """The command cannot run: what failed, and what to do."""
 
 
+BACKUP_GROUP = "backup group"
+VM = "vm"
+SCHEDULER_JOB = "scheduler job"
+SCHEDULER_TRIGGER = "scheduler trigger"
+
+
 @dataclass(frozen=True)
 class Orphan:
-    group_uuid: str
+    kind: str
+    uuid: str
     status: str
     members: int
     total_size: int | None
     create_date: str | None
     owner_urn: str | None
 
+    @property
+    def deletable(self) -> bool:
+        """Not while ZStack is still making or removing it: a job of its own is running."""
+        return self.status not in {"Creating", "Starting", "Stopping", "Destroying", "Expunging"}
+
     def describe(self) -> str:
         owner = self.owner_urn or "no owner tag: a create that never reached the stack"
-        size = f"{self.total_size} bytes" if self.total_size is not None else "size unknown"
-        return (
-            f"{self.group_uuid}  {self.status:<8}  {self.members} volume backup(s), {size}, "
-            f"created {self.create_date or '?'}\n    owner: {owner}"
-        )
+        if self.kind == BACKUP_GROUP:
+            size = f"{self.total_size} bytes" if self.total_size is not None else "size unknown"
+            detail = f"{self.members} volume backup(s), {size}, created {self.create_date or '?'}"
+        else:
+            detail = f"created {self.create_date or '?'}"
+        return f"{self.kind} {self.uuid}  {self.status}  {detail}\n    owner: {owner}"
+
+    def as_json(self) -> dict[str, Any]:
+        entry = dict(self.__dict__)
+        if self.kind == BACKUP_GROUP:
+            entry["group_uuid"] = self.uuid
+        return entry
 
 
 def referenced_ids(deployment: Mapping[str, Any]) -> set[str]:
@@ -107,25 +127,66 @@ def find_orphans(ctx: OperationContext, stack: str, deployment: Mapping[str, Any
     referenced = referenced_ids(deployment)
     groups = {g: m for g, m in stack_groups(ctx, stack).items() if g not in referenced}
     backups = {g: BackupGroup(g, m, None) for g, m in groups.items()}
+    key = stack_key(stack)
+    others = {
+        kind: [i for i in ctx.client.query(resource, f"uuid~={key}%") if str(i.get("uuid")) not in referenced]
+        for kind, resource in (
+            (VM, "vm-instances"),
+            (SCHEDULER_JOB, "scheduler/jobs"),
+            (SCHEDULER_TRIGGER, "scheduler/triggers"),
+        )
+    }
     roots = [b.root.uuid for b in backups.values() if b.root is not None]
-    tags = tags_by_resource(ctx, roots)
+    tags = tags_by_resource(ctx, roots + [str(i["uuid"]) for found in others.values() for i in found])
+
+    def owner(uuid: str | None) -> str | None:
+        owners = tags[uuid].owners if uuid in tags else ()
+        return owners[0].urn if owners else None
+
     orphans = []
     for group_uuid, group in sorted(backups.items()):
-        owners: Sequence[OwnerTag] = (
-            tags[group.root.uuid].owners if group.root and group.root.uuid in tags else ()
-        )
         root = group.root
         orphans.append(
             Orphan(
-                group_uuid=group_uuid,
+                kind=BACKUP_GROUP,
+                uuid=group_uuid,
                 status="Ready" if group.ready else "Creating",
                 members=len(group.members),
                 total_size=group.total_size,
                 create_date=root.create_date if root else None,
-                owner_urn=owners[0].urn if owners else None,
+                owner_urn=owner(root.uuid if root else None),
             )
         )
+    for kind, found in others.items():
+        for inventory in sorted(found, key=lambda i: str(i["uuid"])):
+            uuid = str(inventory["uuid"])
+            status = str(inventory.get("state") or "Enabled")
+            created = inventory.get("createDate")
+            orphans.append(
+                Orphan(kind, uuid, status, 0, None, str(created) if created else None, owner(uuid))
+            )
     return orphans
+
+
+def delete_orphan(ctx: OperationContext, orphan: Orphan) -> None:
+    limits = Limits.start(DEFAULT_DELETE_TIMEOUT, DEFAULT_DELETE_TIMEOUT, None)
+    subject, hint = f"orphaned {orphan.kind} {orphan.uuid}", "Run `pulumi-zstack orphans --delete` again."
+    if orphan.kind == BACKUP_GROUP:
+        delete_group(ctx, orphan.uuid, limits, subject=subject, hint=hint)
+    elif orphan.kind == VM:
+        from ._vm_from_backup import remove_vm
+
+        remove_vm(ctx, orphan.uuid, limits, subject=subject, hint=hint)
+    else:
+        path = "/scheduler/jobs" if orphan.kind == SCHEDULER_JOB else "/scheduler/triggers"
+        ctx.run_job(
+            "DELETE",
+            f"{path}/{orphan.uuid}",
+            params={"deleteMode": "Permissive"},
+            deadline=limits.deadline,
+            operation=f"delete of {subject}",
+            timeout_hint=hint,
+        )
 
 
 def _pulumi(args: Sequence[str], cwd: str | None) -> str:
@@ -162,7 +223,7 @@ def read_stack(stack: str | None, cwd: str | None) -> tuple[str, dict[str, Any],
 def _confirm(count: int, stdin: TextIO, stdout: TextIO) -> bool:
     if not stdin.isatty():
         return False
-    stdout.write(f"Delete these {count} backup group(s) from ZStack? Type 'yes' to delete: ")
+    stdout.write(f"Delete these {count} object(s) from ZStack? Type 'yes' to delete: ")
     stdout.flush()
     return stdin.readline().strip().lower() == "yes"
 
@@ -175,39 +236,30 @@ def run(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sy
         ctx = OperationContext(client)
         orphans = find_orphans(ctx, qualified, deployment)
         if args.json:
-            json.dump([o.__dict__ for o in orphans], stdout, indent=2)
+            json.dump([o.as_json() for o in orphans], stdout, indent=2)
             stdout.write("\n")
         elif not orphans:
-            stdout.write(f"No orphaned backup groups for stack {qualified}.\n")
+            stdout.write(f"No orphans for stack {qualified}.\n")
         else:
-            stdout.write(
-                f"{len(orphans)} backup group(s) ZStack holds for stack {qualified} are in no state:\n"
-            )
+            stdout.write(f"{len(orphans)} object(s) ZStack holds for stack {qualified} are in no state:\n")
             for orphan in orphans:
                 stdout.write(orphan.describe() + "\n")
         if not args.delete or not orphans:
             return 0
-        deletable = [o for o in orphans if o.status == "Ready"]
+        deletable = [o for o in orphans if o.deletable]
         for orphan in orphans:
-            if orphan.status != "Ready":
-                stdout.write(
-                    f"Skipping {orphan.group_uuid}: its backup job still runs; run this again later.\n"
-                )
+            if not orphan.deletable:
+                stdout.write(f"Skipping {orphan.kind} {orphan.uuid}: ZStack is still at work on it.\n")
         if not deletable:
             return 0
         if not args.yes and not _confirm(len(deletable), stdin, stdout):
             stdout.write("Nothing deleted (confirm at the prompt, or pass --yes).\n")
             return 1
-        for orphan in deletable:
-            limits = Limits.start(DEFAULT_DELETE_TIMEOUT, DEFAULT_DELETE_TIMEOUT, None)
-            delete_group(
-                ctx,
-                orphan.group_uuid,
-                limits,
-                subject=f"orphaned backup group {orphan.group_uuid}",
-                hint="Run `pulumi-zstack orphans --delete` again.",
-            )
-            stdout.write(f"Deleted {orphan.group_uuid}.\n")
+        # Jobs before their triggers, so no trigger is left firing a job that is being removed.
+        order = {SCHEDULER_JOB: 0, SCHEDULER_TRIGGER: 1, VM: 2, BACKUP_GROUP: 3}
+        for orphan in sorted(deletable, key=lambda o: order[o.kind]):
+            delete_orphan(ctx, orphan)
+            stdout.write(f"Deleted {orphan.kind} {orphan.uuid}.\n")
         return 0
 
 
@@ -216,10 +268,11 @@ def parser() -> argparse.ArgumentParser:
     commands = cli.add_subparsers(dest="command", required=True)
     orphans = commands.add_parser(
         "orphans",
-        help="list (and delete) backup groups ZStack holds for a stack that its state does not reference",
-        description="List the backup groups ZStack holds for a stack that the stack's state does not "
-        "reference: attempts interrupted and never retried, and backups whose stack lost track of them. "
-        "Run it in the Pulumi project's directory, with the stack's backend logged in.",
+        help="list (and delete) what ZStack holds for a stack that its state does not reference",
+        description="List the backup groups, restored VMs and scheduler jobs and triggers ZStack holds for a "
+        "stack that the stack's state does not reference: attempts interrupted and never retried, and "
+        "objects whose stack lost track of them. Run it in the Pulumi project's directory, with the stack's "
+        "backend logged in.",
     )
     orphans.add_argument("--stack", "-s", help="the stack (default: the current stack)")
     orphans.add_argument("--cwd", "-C", help="the Pulumi project's directory (default: the current one)")

@@ -575,7 +575,7 @@ def test_orphans_command_lists_deletes_only_with_yes_and_never_shows_the_passwor
 
     deleted = run_orphans(stack, "--delete", "--yes")
     assert deleted.returncode == 0
-    assert f"Deleted {orphan}" in deleted.stdout
+    assert f"Deleted backup group {orphan}" in deleted.stdout
     found = check_ownership(stack)
     assert found.orphans == {}
     assert set(found.groups) == {first}
@@ -584,5 +584,5 @@ def test_orphans_command_lists_deletes_only_with_yes_and_never_shows_the_passwor
     elsewhere.mkdir()
     again = run_orphans(stack, "--cwd", str(stack.directory), "--stack", STACK, cwd=elsewhere)
     assert again.returncode == 0
-    assert f"No orphaned backup groups for stack {QUALIFIED_STACK}" in again.stdout
+    assert f"No orphans for stack {QUALIFIED_STACK}" in again.stdout
     assert_no_credentials_shown(stack)

@@ -490,7 +490,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         deployment = {"resources": [_exported(u, h) for u, h in self.engine.state.items()]}
         for held in self.engine.pending_deletes:
             deployment["resources"].append(_exported("pending", held))
-        orphans = {o.group_uuid for o in find_orphans(OperationContext(self.client), OWNER_STACK, deployment)}
+        orphans = {o.uuid for o in find_orphans(OperationContext(self.client), OWNER_STACK, deployment)}
         invisible = set(zstack.members) - set(holders) - self._pending_groups() - orphans
         assert not invisible, f"ZStack holds groups no state references and no orphan list shows: {invisible}"
 
