@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -111,6 +112,10 @@ def cli_machine(make_stack: Callable[[], ZStackStack], tally: Tally) -> type[Rul
             outcome = "ok" if done.returncode == 0 else "failed"
             tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + 1
 
+        @initialize()
+        def first_up(self) -> None:
+            self._pulumi("up", "--skip-preview", "--yes")
+
         @rule()
         def up(self) -> None:
             self._pulumi("up", "--skip-preview", "--yes")
@@ -192,11 +197,12 @@ def test_cli_lifecycle_sequences_keep_zstack_and_the_state_in_agreement(
     run_state_machine_as_test(
         cli_machine(make_stack, lifecycle_tally),
         settings=settings(
-            max_examples=4,
-            stateful_step_count=12,
+            max_examples=6,
+            stateful_step_count=25,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),
         ),
     )
-    assert lifecycle_tally.steps >= 20, lifecycle_tally
+    assert lifecycle_tally.sequences >= 6, lifecycle_tally
+    assert lifecycle_tally.steps >= 12, lifecycle_tally
