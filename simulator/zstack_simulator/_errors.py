@@ -100,3 +100,28 @@ def out_of_range(field_name: str, message: str, low: int, high: int, found: Any)
         "SYS.1007",
         f"field[{field_name}] of message[{message}] must be in range of [{low}, {high}], but {found} found",
     )
+
+
+def create_params(body: Any, longs: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """A create call's `params` and `systemTags`; malformed ones are refused at the REST layer (400)."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise PlainTextError(400, "the body must be a JSON object")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise PlainTextError(400, "the body doesn't contain action mapping to the URL")
+    for name in longs:
+        value = params.get(name)
+        if value is not None and not _is_long(value):
+            raise PlainTextError(400, f"[{name}] field is excepted an int or long, but was [{value}].")
+    tags = body.get("systemTags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise PlainTextError(400, "[systemTags] field is excepted a list of strings")
+    return params, tags
+
+
+def _is_long(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )

@@ -19,7 +19,7 @@ from ._auth import access_key_signature, check_request_time, sha512_hex, signatu
 from ._backup_chain import BackupChains, chain_name, image_path
 from ._clock import Clock
 from ._copies import SYNC_VM_BACKUP, SYNC_VM_BACKUP_TIMEOUT_MS, Copies
-from ._errors import ApiError, PlainTextError, check_resource_uuid, error_code, not_found
+from ._errors import ApiError, PlainTextError, check_resource_uuid, create_params, error_code, not_found
 from ._faults import Faults
 from ._infrastructure import (
     INSTANCE_OFFERING_SCHEMA,
@@ -182,12 +182,6 @@ class _Session:
 
 def _new_uuid() -> str:
     return uuidlib.uuid4().hex
-
-
-def _is_long(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, float) and value.is_integer()
-    )
 
 
 class Simulator:
@@ -508,23 +502,8 @@ class Simulator:
         if api == SYNC_VM_BACKUP:
             return self._copies.prepare(target, body)
         if api == CREATE_VM_BACKUP:
-            if body is None:
-                body = {}
-            if not isinstance(body, dict):
-                raise PlainTextError(400, "the body must be a JSON object")
-            params = body.get("params") or {}
-            if not isinstance(params, dict):
-                raise PlainTextError(400, "the body doesn't contain action mapping to the URL")
-            for name in _BANDWIDTHS:
-                value = params.get(name)
-                if value is not None and not _is_long(value):
-                    raise PlainTextError(
-                        400, f"[{name}] field is excepted an int or long, but was [{value}]."
-                    )
-            tags = body.get("systemTags") or []
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise PlainTextError(400, "[systemTags] field is excepted a list of strings")
-            return {"rootVolumeUuid": target, "params": params, "systemTags": tags}
+            create, tags = create_params(body, _BANDWIDTHS)
+            return {"rootVolumeUuid": target, "params": create, "systemTags": tags}
         if api == CREATE_USER_TAG:
             params = body.get("params") if isinstance(body, dict) else None
             if not isinstance(params, dict):

@@ -14,7 +14,7 @@ import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._errors import ApiError, PlainTextError, check_resource_uuid, error_code, not_found
+from ._errors import ApiError, PlainTextError, check_resource_uuid, create_params, error_code, not_found
 from ._inventory import vm_inventory
 from ._model import Host, IpRange, Job, L3Network, StateData, VmInstance, VmNic, Volume, VolumeBackup
 
@@ -54,12 +54,6 @@ _EXPUNGEABLE = ("Destroyed",)
 _ON_HOST = ("Running", "Paused", "Starting", "Stopping", "Rebooting", "Migrating", "Pausing", "Resuming")
 
 
-def _is_long(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, float) and value.is_integer()
-    )
-
-
 def _new_uuid() -> str:
     return uuidlib.uuid4().hex
 
@@ -82,22 +76,12 @@ def prepare(api: str, target: str, body: Any, query: Sequence[tuple[str, str]]) 
 
 
 def _prepare_create(group_uuid: str, body: Any) -> dict[str, Any]:
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise PlainTextError(400, "the body must be a JSON object")
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        raise PlainTextError(400, "the body doesn't contain action mapping to the URL")
-    for name in _LONGS:
+    params, tags = create_params(body, _LONGS)
+    for name in _STRING_LISTS:
         value = params.get(name)
-        if value is not None and not _is_long(value):
-            raise PlainTextError(400, f"[{name}] field is excepted an int or long, but was [{value}].")
-    for name in (*_STRING_LISTS, "systemTags"):
-        value = body.get(name) if name == "systemTags" else params.get(name)
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             raise PlainTextError(400, f"[{name}] field is excepted a list of strings")
-    return {"groupUuid": group_uuid, "params": params, "systemTags": list(body.get("systemTags") or [])}
+    return {"groupUuid": group_uuid, "params": params, "systemTags": list(tags)}
 
 
 # ----------------------------------------------------------------------------- job start (validation)
