@@ -350,6 +350,12 @@ class StateData(Record):
     scheduler_job_trigger_refs: list[SchedulerJobTriggerRef] = Field(default_factory=list)
     scheduler_runs: list[ScheduledRun] = Field(default_factory=list)
 
+    def drop_tags(self, *resource_uuids: str) -> None:
+        """A removed row's tags go with it (`TagManagerImpl.postDelete`, run on every soft or hard delete of
+        an entity): a resource created later under the same uuid starts without tags."""
+        gone = set(resource_uuids)
+        self.user_tags = [t for t in self.user_tags if t.resource_uuid not in gone]
+
     def check(self) -> None:
         """Refuse data the simulator could not serve consistently."""
         groups: dict[str, list[str]] = {

@@ -662,10 +662,12 @@ class Schedules:
             target = params["uuid"]
             self._data.scheduler_job_trigger_refs = [r for r in refs if r.scheduler_job_uuid != target]
             self._data.scheduler_jobs = [j for j in self._data.scheduler_jobs if j.uuid != target]
+            self._data.drop_tags(target)
             return {}
         target = params["uuid"]
         self._data.scheduler_job_trigger_refs = [r for r in refs if r.scheduler_trigger_uuid != target]
         self._data.scheduler_triggers = [t for t in self._data.scheduler_triggers if t.uuid != target]
+        self._data.drop_tags(target)
         return {}
 
     def _check_unused(self, resource_uuid: str | None) -> None:

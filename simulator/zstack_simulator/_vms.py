@@ -536,8 +536,10 @@ def _finish_expunge(data: StateData, job: Job, now: float) -> dict[str, Any]:
 
 def _remove_vm(data: StateData, vm_uuid: str) -> None:
     """The VM row goes with the volumes still attached to it (its root volume) and its NICs."""
+    removed_volumes = [v.uuid for v in data.volumes if v.vm_instance_uuid == vm_uuid]
     data.vm_instances = [v for v in data.vm_instances if v.uuid != vm_uuid]
     data.volumes = [v for v in data.volumes if v.vm_instance_uuid != vm_uuid]
+    data.drop_tags(vm_uuid, *removed_volumes)
 
 
 def _result_inventory(data: StateData, vm: VmInstance) -> dict[str, Any]:

@@ -20,30 +20,26 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from pulumi_zstack_provider import VmBackupProperties, VmBackupProvider, VmBackupSeriesProvider
-from pulumi_zstack_provider import _provider as provider_module
 from pulumi_zstack_provider._backup_group import BackupGroup, WireVolumeBackup
 from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._orphans import find_orphans
-from pulumi_zstack_provider._ownership import OwnerTag, digest, handed_out
+from pulumi_zstack_provider._ownership import OwnerTag, digest
 from pulumi_zstack_provider._resource import OperationContext
-from pulumi_zstack_provider._schema import ResourceModel
 from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
 
 from tests.fixtures.lifecycle import Tally
+from tests.lifecycle.engine_model import Engine, Held, KillSwitch, VirtualTime
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 
 ORGANIZATION, PROJECT, STACK = "organization", "model", "checker"
 OWNER_STACK = f"{ORGANIZATION}/{PROJECT}/{STACK}"
@@ -52,30 +48,6 @@ SERIES = "pulumi-python:dynamic/zstack:VmBackupSeries"
 COMPONENT = "model:index:Fleet"
 ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
 PROVIDERS = {VM_BACKUP: VmBackupProvider, SERIES: VmBackupSeriesProvider}
-
-
-class Killed(BaseException):
-    """The provider process died: the request in flight never returns, whatever ZStack did with it."""
-
-
-class KillSwitch(httpx.BaseTransport):
-    """Real HTTP to the simulator, until the armed request: then the process dies before or after sending."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.countdown: int | None = None
-        self.after_sending = False
-        self.active = False  # only a provider operation dies; the checks read ZStack through the same client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.active and self.countdown is not None:
-            if self.countdown == 0:
-                self.countdown = None
-                if self.after_sending:
-                    self._inner.handle_request(request).close()
-                raise Killed
-            self.countdown -= 1
-        return self._inner.handle_request(request)
 
 
 @dataclasses.dataclass
@@ -118,154 +90,6 @@ class Declared:
 
 
 @dataclasses.dataclass
-class Held:
-    """A resource in the state."""
-
-    type: str
-    id: str
-    outputs: dict[str, Any]
-    replacement_trigger: int
-    retain_on_delete: bool
-
-
-class OperationFailed(Exception):
-    """The engine reported a failed step and stopped the operation, as the CLI does."""
-
-
-class Engine:
-    """The Pulumi engine's calls to the dynamic providers, per `engine_traces.md`, and the state it keeps."""
-
-    def __init__(
-        self, client: ZStackClient, config: dict[str, str], switch: KillSwitch, tally: Tally
-    ) -> None:
-        self.client = client
-        self.config = config
-        self.switch = switch
-        self.tally = tally
-        self.state: dict[str, Held] = {}
-        self.pending_deletes: list[Held] = []
-        # The resource whose delete or update was in flight when the process died: what that call deleted
-        # was asked for, and the state still lists it, as Pulumi's own state does until the next refresh.
-        self.in_flight: Held | None = None
-        self.interrupted: Held | None = None
-
-    # -- one provider call; a dead process ends the operation
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        self.tally.calls += 1
-        return fn(*args)
-
-    def _new_process(self) -> None:
-        handed_out._ids.clear()  # every CLI run starts a provider process afresh
-        provider_module._runtime.configure(self.config)
-        provider_module._runtime._client = self.client
-
-    def _provider(self, resource_type: str) -> Any:
-        return PROVIDERS[resource_type]()
-
-    def operation(self, run: Callable[[], None]) -> str:
-        """Run one CLI operation; return how it ended: "ok", "killed" or "failed"."""
-        self._new_process()
-        self.switch.active = True
-        self.in_flight = self.interrupted = None
-        try:
-            run()
-        except Killed:
-            self.interrupted = self.in_flight
-            return "killed"
-        except OperationFailed:
-            return "failed"
-        finally:
-            self.switch.active, self.switch.countdown = False, None
-        return "ok"
-
-    def _check(self, resource_type: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        result = self._call(self._provider(resource_type).check, olds, news)
-        assert not result.failures, [f.reason for f in result.failures]
-        return dict(result.inputs)
-
-    def _create(self, decl: Declared) -> Held:
-        checked = self._check(decl.type, {}, decl.inputs())
-        try:
-            made = self._call(self._provider(decl.type).create, checked)
-        except provider_module.ProviderError as error:
-            raise OperationFailed(str(error)) from None
-        return Held(decl.type, made.id, dict(made.outs), decl.replacement_trigger, decl.retain_on_delete)
-
-    def _delete(self, held: Held) -> None:
-        self.in_flight = held
-        try:
-            self._call(self._provider(held.type).delete, held.id, held.outputs)
-        except provider_module.ProviderError as error:
-            raise OperationFailed(str(error)) from None
-        self.in_flight = None
-
-    def up(self, program: list[Declared], replace: frozenset[str] = frozenset()) -> None:
-        for held in list(self.pending_deletes):
-            self._delete(held)
-            self.pending_deletes.remove(held)
-        for decl in program:
-            current = self.state.get(decl.urn)
-            if current is None:
-                self.state[decl.urn] = self._create(decl)
-                continue
-            news = self._check(decl.type, _inputs_of(current), decl.inputs())
-            forced = decl.urn in replace or decl.replacement_trigger != current.replacement_trigger
-            if not forced:
-                diff = self._call(self._provider(decl.type).diff, current.id, current.outputs, news)
-                if not diff.replaces:
-                    if diff.changes:
-                        self.in_flight = current
-                        try:
-                            outs = self._call(
-                                self._provider(decl.type).update, current.id, current.outputs, news
-                            )
-                        except provider_module.ProviderError as error:
-                            raise OperationFailed(str(error)) from None
-                        current.outputs = dict(outs.outs or {})
-                        self.in_flight = None
-                    current.retain_on_delete = decl.retain_on_delete
-                    continue
-            current.retain_on_delete = decl.retain_on_delete
-            if decl.delete_before_replace:
-                if not current.retain_on_delete:
-                    self._delete(current)
-                del self.state[decl.urn]
-                self.state[decl.urn] = self._create(decl)
-            else:
-                replacement = self._create(decl)
-                self.state[decl.urn] = replacement
-                if not current.retain_on_delete:
-                    self.pending_deletes.append(current)
-                    self._delete(current)
-                    self.pending_deletes.remove(current)
-        declared = {d.urn for d in program}
-        for urn in [u for u in self.state if u not in declared]:
-            held = self.state[urn]
-            if not held.retain_on_delete:
-                self._delete(held)
-            del self.state[urn]
-
-    def refresh(self) -> None:
-        for urn, held in list(self.state.items()):
-            try:
-                read = self._call(self._provider(held.type).read, held.id, held.outputs)
-            except provider_module.ProviderError as error:
-                raise OperationFailed(str(error)) from None
-            if not read.id:
-                del self.state[urn]
-            else:
-                held.outputs = dict(read.outs)
-
-    def destroy(self) -> None:
-        self.up([])
-
-
-def _inputs_of(held: Held) -> dict[str, Any]:
-    model: type[ResourceModel] = PROVIDERS[held.type].definition.model
-    return model.user_supplied(held.outputs)
-
-
-@dataclasses.dataclass
 class Zstack:
     """What ZStack holds, read from the simulator."""
 
@@ -302,7 +126,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._serving = serve(Simulator(Settings(job_polls=0, job_seconds=None)))
         self.running: RunningSimulator = self._serving.__enter__()
         self.switch = KillSwitch()
-        fake = _VirtualTime(self.running.simulator)
+        fake = VirtualTime(self.running.simulator)
         config = {
             "zstack:host": self.running.host,
             "zstack:port": str(self.running.port),
@@ -311,7 +135,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         }
         settings = ConnectionSettings.resolve(config, {})
         self.client = ZStackClient(settings, transport=self.switch, clock=fake.clock, sleep=fake.sleep)
-        self.engine = Engine(self.client, config, self.switch, self.tally)
+        self.engine = Engine(PROVIDERS, self.client, config, self.switch, self.tally)
         self.program: dict[str, Declared] = {
             d.urn: d
             for d in (
@@ -524,21 +348,6 @@ def _labels(held: Held) -> dict[str, str]:
 
 def _exported(urn: str, held: Held) -> dict[str, Any]:
     return {"urn": urn, "type": held.type, "id": held.id, "outputs": held.outputs}
-
-
-class _VirtualTime:
-    """The client's clock and sleep: sleeping moves the simulator's clock instead of waiting."""
-
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
-        self._now = time.monotonic()
-
-    def clock(self) -> float:
-        return self._now
-
-    def sleep(self, seconds: float) -> None:
-        self._now += seconds
-        self._simulator.clock.advance(seconds)
 
 
 _TALLY = Tally()

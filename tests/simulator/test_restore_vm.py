@@ -463,6 +463,29 @@ def test_destroy_then_expunge(simulator_client: httpx.Client) -> None:
     assert len(kept) == 2
 
 
+def test_the_vm_tags_stay_while_it_is_destroyed_and_go_when_it_is_expunged(
+    simulator_client: httpx.Client,
+) -> None:
+    """`TagManagerImpl.postDelete`: an expunged VM's row goes with its tags, so a VM made again under the same
+    uuid starts without them; a Destroyed VM keeps its row, and its tags."""
+    headers = login(simulator_client)
+    vm_uuid = restore_and_wait(simulator_client, headers, ready_group(simulator_client, headers)).json()[
+        "inventory"
+    ]["uuid"]
+    tag = {"params": {"resourceType": "VmInstanceVO", "resourceUuid": vm_uuid, "tag": "owner::x"}}
+    submitted = simulator_client.post("/zstack/v1/user-tags", headers=headers, json=tag)
+    assert poll(simulator_client, submitted.json()["location"]).status_code == 200
+
+    def tags() -> list[str]:
+        found = query(simulator_client, headers, "user-tags", f"resourceUuid={vm_uuid}")["inventories"]
+        return [t["tag"] for t in found]
+
+    destroy(simulator_client, headers, vm_uuid)
+    assert tags() == ["owner::x"]
+    expunge(simulator_client, headers, vm_uuid)
+    assert tags() == []
+
+
 def test_destroy_passes_through_destroying(
     simulator: RunningSimulator, simulator_client: httpx.Client
 ) -> None:

@@ -53,3 +53,17 @@ def test_inspection_shows_the_stored_parameters_and_cron(
         [job],
     )
     assert isinstance(stored_trigger["startTimeSeconds"], float)
+
+
+def test_a_deleted_job_or_trigger_takes_its_tags_with_it(simulator_client: httpx.Client) -> None:
+    """`TagManagerImpl.postDelete`: a job made again under the same uuid starts without the old tags."""
+    headers = login(simulator_client)
+    job, trigger = nightly_job(simulator_client, headers)
+    for kind, uuid in (("SchedulerJobVO", job), ("SchedulerTriggerVO", trigger)):
+        assert _tag(simulator_client, headers, kind, uuid).status_code == 200
+
+    for path in (f"scheduler/jobs/{job}", f"scheduler/triggers/{trigger}"):
+        assert call(simulator_client, headers, "DELETE", path).status_code == 200
+
+    for uuid in (job, trigger):
+        assert query(simulator_client, headers, "user-tags", f"resourceUuid={uuid}") == []
