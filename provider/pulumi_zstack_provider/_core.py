@@ -201,7 +201,11 @@ class ResourceCore:
             outcome = self.definition.read(ctx, resource_id, state)
             if outcome is None or importer is None:
                 return outcome
-            return ReadOutcome(outputs={**outcome.outputs, "owner_claim": claim}, inputs=outcome.inputs)
+            # The id is the resource's; an identity input would make the program adopt the object again at
+            # each replacement instead of making a new one.
+            identity = {spec.name for spec in self.model.properties() if spec.identity}
+            inputs = {k: v for k, v in outcome.inputs.items() if k not in identity}
+            return ReadOutcome(outputs={**outcome.outputs, "owner_claim": claim}, inputs=inputs)
 
         return self._call(read)
 
