@@ -95,6 +95,8 @@ def _property(spec: PropertySpec) -> dict[str, Any]:
     schema: dict[str, Any] = {**_type_of(spec.annotation), "description": _description(spec)}
     if spec.secret:
         schema["secret"] = True
+    if spec.replace:
+        schema["replaceOnChanges"] = True
     return schema
 
 
@@ -106,7 +108,6 @@ def _resource(definition: ResourceDefinition[Any], intro: str) -> dict[str, Any]
         "properties": {wire_name(s.name): _property(s) for s in specs},
         "inputProperties": {wire_name(s.name): _property(s) for s in inputs},
         "requiredInputs": sorted(wire_name(s.name) for s in inputs if s.required),
-        "replaceOnChanges": sorted(wire_name(s.name) for s in inputs if s.replace),
     }
 
 
