@@ -16,24 +16,30 @@ core's plain dicts, and supplies what the dynamic door gets from the SDK: the ow
   its own `Computed` value. So unknowns travel as the marker string both ways, which `_schema` recognises.
 - **Threads.** The server runs every call on one asyncio loop; each operation runs on a thread pool sized
   for the largest `zstack:maxConcurrentOperations`, which bounds the operations themselves.
+- **Errors.** The server answers an exception with gRPC's ``Unexpected <class 'Exception'>:`` before its
+  message, and recent releases append a traceback of the server's frames. `main` serves with a subclass of its
+  servicer that answers pulumi-zstack's own errors with their message alone, as the dynamic door does;
+  ``PULUMI_ZSTACK_DEBUG=1`` keeps the server's answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from typing import Any, TypeVar
 
+import grpc
 from pulumi.provider.experimental import provider as p
+from pulumi.provider.experimental import server
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
-from pulumi.provider.experimental.server import main as serve
 
 from . import _concurrency
 from ._client._settings import MAX_CONCURRENT_OPERATIONS_LIMIT
 from ._core import ProviderError, ResourceCore, Runtime
+from ._error_report import debug_requested
 from ._ownership import DEFAULT_ORGANIZATION, Owner
 from ._package_schema import OWNER_INPUTS, PACKAGE, RESOURCES, package_schema_json, wire_name
 from ._provider import setup_logging
@@ -258,9 +264,34 @@ class ZStackProvider(p.Provider):
         await self._run(lambda: door.core.delete(request.resource_id, state))
 
 
+def _one_line_errors(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def answer(self: server.ProviderServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await method(self, request, context)
+        except Exception as error:
+            # Newer servers re-raise with the traceback appended; ours is then the exception it handled.
+            ours = error if isinstance(error, ProviderError) else error.__context__
+            if isinstance(ours, ProviderError):
+                await context.abort(grpc.StatusCode.UNKNOWN, str(ours))
+            raise
+
+    return answer
+
+
+class _Servicer(server.ProviderServicer):
+    """The server's servicer, answering pulumi-zstack's own errors with their message alone."""
+
+
+for _name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Configure"):
+    setattr(_Servicer, _name, _one_line_errors(getattr(server.ProviderServicer, _name)))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve the provider: print the port, as the engine expects, then answer until stopped."""
-    serve(list(sys.argv[1:] if argv is None else argv), version("pulumi-zstack"), ZStackProvider())
+    if not debug_requested():
+        # `server.main` builds the servicer it finds under this name.
+        server.ProviderServicer = _Servicer  # type: ignore[misc]
+    server.main(list(sys.argv[1:] if argv is None else argv), version("pulumi-zstack"), ZStackProvider())
 
 
 if __name__ == "__main__":

@@ -288,6 +288,8 @@ def test_import_of_a_group_another_resource_holds_is_refused_naming_the_owner(
 
     assert urn("nightly") in refused.value.details
     assert "groupUuid" in refused.value.details  # what to do to move it
+    assert refused.value.details.startswith(f"VmBackup {made.id} belongs to ")  # the message alone
+    assert "File " not in refused.value.details
     assert owner_tags(simulator, made.id) == tags_before
     check_ownership(simulator, {"nightly": made})
 
