@@ -16,6 +16,8 @@ core's plain dicts, and supplies what the dynamic door gets from the SDK: the ow
   its own `Computed` value. So unknowns travel as the marker string both ways, which `_schema` recognises.
 - **Threads.** The server runs every call on one asyncio loop; each operation runs on a thread pool sized
   for the largest `zstack:maxConcurrentOperations`, which bounds the operations themselves.
+- **Progress and warnings** go to the engine's Log service with the resource's URN, as `pulumi up` shows
+  them: the engine keeps a resource plugin's stderr for its debug log only.
 - **Errors.** The server answers an exception with gRPC's ``Unexpected <class 'Exception'>:`` before its
   message, and recent releases append a traceback of the server's frames. `main` serves with a subclass of its
   servicer that answers pulumi-zstack's own errors with their message alone, as the dynamic door does;
@@ -25,9 +27,11 @@ core's plain dicts, and supplies what the dynamic door gets from the SDK: the ow
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from importlib.metadata import version
 from typing import Any, TypeVar
 
@@ -35,6 +39,7 @@ import grpc
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental import server
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from . import _concurrency
 from ._client._settings import MAX_CONCURRENT_OPERATIONS_LIMIT
@@ -42,11 +47,15 @@ from ._core import ProviderError, ResourceCore, Runtime
 from ._error_report import debug_requested
 from ._ownership import DEFAULT_ORGANIZATION, Owner
 from ._package_schema import OWNER_INPUTS, PACKAGE, RESOURCES, package_schema_json, wire_name
-from ._provider import setup_logging
+from ._provider import logger
 from ._schema import UNKNOWN, Role
 
 #: Threads beyond the operation cap: checks, diffs and reads keep running while every slot is busy.
 SPARE_WORKERS = 8
+#: How long one log line may take to reach the engine before it goes to stderr instead.
+LOG_TIMEOUT_S = 5.0
+
+_operation_urn: ContextVar[str] = ContextVar("zstack_operation_urn", default="")
 
 T = TypeVar("T")
 
@@ -106,6 +115,27 @@ def _config_value(value: Any) -> Any:
     return value
 
 
+class EngineLog(logging.Handler):
+    """Shows the provider's log lines in the engine's output, with the URN of the operation they belong to."""
+
+    def __init__(self, engine_address: str) -> None:
+        super().__init__()
+        self._engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(engine_address))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warning = record.levelno >= logging.WARNING
+        message = self.format(record).removeprefix("warning: ")
+        request = engine_pb2.LogRequest(
+            severity=engine_pb2.WARNING if warning else engine_pb2.INFO,
+            message=message,
+            urn=_operation_urn.get(),
+        )
+        try:
+            self._engine.Log(request, timeout=LOG_TIMEOUT_S)
+        except grpc.RpcError:
+            print(f"zstack: {'warning: ' if warning else ''}{message}", file=sys.stderr, flush=True)
+
+
 class _Door:
     """One resource type at the plugin's door: the schema's names outside, the model's inside."""
 
@@ -150,8 +180,15 @@ class ZStackProvider(p.Provider):
             raise ProviderError(f"the zstack package has no resource type {type_token!r}")
         return door
 
-    async def _run(self, operation: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, operation)
+    async def _run(self, urn: str, operation: Callable[[], T]) -> T:
+        def logged_under_urn() -> T:
+            token = _operation_urn.set(urn)
+            try:
+                return operation()
+            finally:
+                _operation_urn.reset(token)
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, logged_under_urn)
 
     async def get_schema(self, request: p.GetSchemaRequest) -> p.GetSchemaResponse:
         return p.GetSchemaResponse(schema=package_schema_json())
@@ -164,7 +201,6 @@ class ZStackProvider(p.Provider):
         return p.DiffResponse(changes=bool(changed), diffs=changed)
 
     async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
-        setup_logging()
         if request.args:
             config = {f"{PACKAGE}:{k}": _config_value(to_plain(v)) for k, v in request.args.items()}
         else:  # an engine that sends only the flattened variables
@@ -181,7 +217,7 @@ class ZStackProvider(p.Provider):
         news, secrets = door.inbound(request.new_inputs)
         set_by_hand = [k for k in OWNER_INPUTS if k in news]
         owned = {**news, **owner_inputs(owner_of(request.urn))}
-        checked = await self._run(lambda: door.core.check(owned))
+        checked = await self._run(request.urn, lambda: door.core.check(owned))
         failures = [p.CheckFailure(door.wire(prop), reason) for prop, reason in checked.failures]
         failures += [
             p.CheckFailure(
@@ -198,7 +234,7 @@ class ZStackProvider(p.Provider):
         door = self._door(request.type)
         olds, _ = door.inbound(request.old_state)
         news, _ = door.inbound(request.new_inputs)
-        difference = await self._run(lambda: door.core.diff(olds, news))
+        difference = await self._run(request.urn, lambda: door.core.diff(olds, news))
         inputs = {spec.name for spec in door.core.model.properties_with(Role.INPUT, Role.SETTING)}
         detailed = {
             door.wire(name): p.PropertyDiff(p.PropertyDiffKind.UPDATE_REPLACE, name in inputs)
@@ -228,7 +264,7 @@ class ZStackProvider(p.Provider):
                 if spec.role is Role.OUTPUT or spec.identity
             }
             return p.CreateResponse(resource_id="", properties=door.outbound({**computed, **props}, secrets))
-        resource_id, outputs = await self._run(lambda: door.core.create(props))
+        resource_id, outputs = await self._run(request.urn, lambda: door.core.create(props))
         return p.CreateResponse(resource_id=resource_id, properties=door.outbound(outputs, secrets))
 
     async def read(self, request: p.ReadRequest) -> p.ReadResponse:
@@ -238,7 +274,7 @@ class ZStackProvider(p.Provider):
         if not state:  # `pulumi import` (or a read-only `get`): the engine knows nothing but the id
             importer = owner_of(request.urn)
             state = owner_inputs(importer)
-        outcome = await self._run(lambda: door.core.read(request.resource_id, state, importer))
+        outcome = await self._run(request.urn, lambda: door.core.read(request.resource_id, state, importer))
         if outcome is None:
             return p.ReadResponse(resource_id="")
         inputs = {k: v for k, v in outcome.inputs.items() if k not in OWNER_INPUTS and v is not None}
@@ -255,13 +291,13 @@ class ZStackProvider(p.Provider):
         news.update({k: olds[k] for k in OWNER_INPUTS if olds.get(k)} or owner_inputs(owner_of(request.urn)))
         if request.preview:
             return p.UpdateResponse(properties=door.outbound({**olds, **news}, secrets | old_secrets))
-        outputs = await self._run(lambda: door.core.update(request.resource_id, olds, news))
+        outputs = await self._run(request.urn, lambda: door.core.update(request.resource_id, olds, news))
         return p.UpdateResponse(properties=door.outbound(outputs, secrets | old_secrets))
 
     async def delete(self, request: p.DeleteRequest) -> None:
         door = self._door(request.type)
         state, _ = door.inbound(request.properties)
-        await self._run(lambda: door.core.delete(request.resource_id, state))
+        await self._run(request.urn, lambda: door.core.delete(request.resource_id, state))
 
 
 def _one_line_errors(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -287,11 +323,20 @@ for _name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Configure"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the provider: print the port, as the engine expects, then answer until stopped."""
+    """Serve the provider: print the port, as the engine expects, then answer until stopped.
+
+    `argv` is what the engine passes a plugin: its own address first, then flags.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    engine_address = next((a for a in args if not a.startswith("-")), None)
+    if engine_address is not None and not logger.handlers:
+        logger.addHandler(EngineLog(engine_address))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     if not debug_requested():
         # `server.main` builds the servicer it finds under this name.
         server.ProviderServicer = _Servicer  # type: ignore[misc]
-    server.main(list(sys.argv[1:] if argv is None else argv), version("pulumi-zstack"), ZStackProvider())
+    server.main(args, version("pulumi-zstack"), ZStackProvider())
 
 
 if __name__ == "__main__":

@@ -234,6 +234,9 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
     again = create(native)
 
     assert again.id == attempt
+    progress = [line for line in native.engine_log() if attempt in line.message]
+    assert progress, "no progress line reached the engine"
+    assert {line.urn for line in progress} == {urn("nightly")}
     posts = [job for job in simulator.simulator.jobs() if job["api"] == "CreateVmBackup"]
     assert len(posts) == 1
     check_ownership(simulator, {"nightly": again})
@@ -341,6 +344,7 @@ def test_secret_inputs_stay_secret_and_the_password_reaches_no_log_or_error(
         wrong.create(INPUTS)
     for plugin_used, password in ((plugin, s.ADMIN_PASSWORD), (wrong, "wrong-password-1")):
         assert password not in plugin_used.stderr()
+        assert not [line for line in plugin_used.engine_log() if password in line.message]
     assert "wrong-password-1" not in failed.value.details
 
 
