@@ -227,7 +227,7 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
     simulator.simulator.settings.job_seconds = 3.0
     with pytest.raises(PluginCallFailed) as timed_out:
         create(native, createTimeout="1s")
-    assert "create_timeout" in timed_out.value.details
+    assert "`createTimeout`" in timed_out.value.details  # the schema's name of the setting to raise
     (attempt,) = live_groups_of(simulator.simulator)
     assert owner_tags(simulator, attempt) == []
 
