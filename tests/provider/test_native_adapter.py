@@ -213,3 +213,10 @@ def test_messages_name_properties_by_their_schema_names() -> None:
     (failure,) = checked.failures
     assert failure.property == "volumeReadBandwidth"
     assert failure.reason.startswith("volumeReadBandwidth must be at least 1024")
+
+
+def test_only_a_vm_backup_can_be_imported() -> None:
+    series_urn = "urn:pulumi:dev::backups::zstack:index:VmBackupSeries::pre-release"
+
+    with pytest.raises(ProviderError, match="VmBackupSeries cannot be imported"):
+        run(configured().read(p.ReadRequest(series_urn, "a" * 32, {}, {})))
