@@ -96,6 +96,7 @@ def unwrap(props: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], set[str]
 
 
 def to_value(value: Any, *, secret: bool = False) -> PropertyValue:
+    """The engine's form of one of the core's JSON values."""
     if isinstance(value, Mapping):
         converted: PropertyValue = PropertyValue({str(k): to_value(v) for k, v in value.items()})
     elif isinstance(value, (list, tuple)):
@@ -105,7 +106,7 @@ def to_value(value: Any, *, secret: bool = False) -> PropertyValue:
     elif isinstance(value, (int, float)):
         converted = PropertyValue(float(value))  # the protocol's one number type
     else:
-        converted = PropertyValue(str(value))
+        raise TypeError(f"not a JSON value: {type(value).__name__}")
     return converted.with_secret(True) if secret else converted
 
 
