@@ -17,12 +17,14 @@ are not optional types (Go), and secret inputs are made secrets by the generated
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +179,9 @@ def _copy_example(name: str, destination: Path) -> Path:
 # --- Go ---------------------------------------------------------------------------------------------------
 
 GO_ENV = {"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOWORK": "off"}
+# Go builds of these tests, in any worker or checkout, take turns: a second build of the same packages then
+# comes from the build cache instead of compiling them again beside the first on the same two cores.
+GO_BUILD_LOCK = Path.home() / ".cache" / "pulumi-zstack" / "sdk-go-build.lock"
 # The generated package's directory in the SDK module, named after the schema's package.
 GO_PACKAGE = "zstack"
 
@@ -187,11 +192,23 @@ class GoProject:
     sdk: Path
     env: Mapping[str, str]
 
+    def go(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        with _go_build_turn():
+            return _run(["go", *args], cwd=self.directory, env=self.env)
+
     def build(self, *packages: str) -> subprocess.CompletedProcess[str]:
-        return _run(["go", "build", "-o", os.devnull, *packages], cwd=self.directory, env=self.env)
+        return self.go("build", "-o", os.devnull, *packages)
 
     def source(self, name: str) -> str:
         return "\n".join(p.read_text() for p in sorted((self.sdk / name).glob("*.go")))
+
+
+@contextlib.contextmanager
+def _go_build_turn() -> Iterator[None]:
+    GO_BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with GO_BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _go_module(go_mod: Path) -> str:
@@ -205,9 +222,9 @@ def go_project(sdk_generators: Path, schema: Schema, tmp_path_factory: pytest.Te
     scratch = tmp_path_factory.mktemp("go")
     directory = _copy_example("go", scratch / "program")
     sdk = _gen_sdk(sdk_generators, "go", directory / "sdk", scratch)
-    env = {**os.environ, **GO_ENV}
-    _must(_run(["go", "mod", "tidy"], cwd=directory, env=env))
-    return GoProject(directory, sdk, env)
+    project = GoProject(directory, sdk, {**os.environ, **GO_ENV})
+    _must(project.go("mod", "tidy"))
+    return project
 
 
 @GO
@@ -217,7 +234,7 @@ def test_go_program_builds_against_the_generated_sdk(go_project: GoProject) -> N
         f"examples/go/go.mod must replace the generated SDK's module {sdk_module} with ./sdk/go"
     )
     binary = go_project.directory / "zstack-go"
-    _must(_run(["go", "build", "-o", binary, "."], cwd=go_project.directory, env=go_project.env))
+    _must(go_project.go("build", "-o", binary, "."))
     assert os.access(binary, os.X_OK)
 
 
