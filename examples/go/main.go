@@ -1,5 +1,5 @@
-// Before every release, back up the application's VM and keep the last three backups; also keep one full
-// backup of the VM, described by the release backup it follows.
+// Before every release, back up the application's VM and keep the last three backups; each time the series
+// takes a new backup, also take a full one, described by the release backup it follows.
 //
 // The SDK is generated into ./sdk (see the README's Go section); go.mod points at it with a replace.
 package main
@@ -8,16 +8,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"github.com/pulumi-zstack/pulumi-zstack/sdk/go/zstack"
+	"example.com/pulumi-zstack/sdk/go/zstack"
 )
 
 func main() {
 	pulumi.Run(func(ctx *pulumi.Context) error {
 		conf := config.New(ctx, "")
+		rootVolume := pulumi.String(conf.Require("rootVolumeUuid"))
+		storage := pulumi.String(conf.Require("backupStorageUuid"))
 
 		series, err := zstack.NewVmBackupSeries(ctx, "pre-release", &zstack.VmBackupSeriesArgs{
-			RootVolumeUuid:    pulumi.String(conf.Require("rootVolumeUuid")),
-			BackupStorageUuid: pulumi.String(conf.Require("backupStorageUuid")),
+			RootVolumeUuid:    rootVolume,
+			BackupStorageUuid: storage,
 			Name:              pulumi.String("pre-release"),
 			Description:       pulumi.String("Taken by the release pipeline before deploying a new version"),
 			Keep:              pulumi.Int(3),
@@ -28,14 +30,16 @@ func main() {
 			return err
 		}
 
+		latest := series.LatestGroupUuid.Elem()
 		full, err := zstack.NewVmBackup(ctx, "full", &zstack.VmBackupArgs{
-			RootVolumeUuid:    series.RootVolumeUuid,
-			BackupStorageUuid: series.BackupStorageUuid,
+			RootVolumeUuid:    rootVolume,
+			BackupStorageUuid: storage,
 			Name:              pulumi.String("full"),
-			Description:       pulumi.Sprintf("Full backup after release backup %s", series.LatestGroupUuid),
+			Description:       pulumi.Sprintf("Full backup after release backup %s", latest),
 			Mode:              pulumi.String("full"),
+			Triggers:          pulumi.Array{latest},
 			UserTags:          pulumi.StringArray{pulumi.String("release-full")},
-		}, pulumi.DependsOn([]pulumi.Resource{series}))
+		})
 		if err != nil {
 			return err
 		}
