@@ -12,7 +12,8 @@ hosts are not available here). Then, as the README tells a user:
 
 Each language also compiles a wrong program (a misspelled and a mistyped argument) and expects the compiler
 to name both, and a contract generated from the schema: required inputs cannot be left out (TypeScript) or
-are not optional types (Go), and secret inputs are made secrets by the generated code.
+are not optional types (Go), and secret inputs are made secrets by the generated code. `pulumi preview` of
+either example is refused by the stand-in host with the reason.
 """
 
 from __future__ import annotations
@@ -129,9 +130,10 @@ def _must(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess
 
 
 def _fails(done: subprocess.CompletedProcess[str]) -> str:
-    """The compiler's output of a run that had to fail."""
+    """The output of a run that had to fail: a compiler given a wrong program, a program that cannot run."""
     output = done.stdout + done.stderr
-    assert done.returncode != 0, f"`{' '.join(map(str, done.args))}` compiled a wrong program:\n{output}"
+    shown = " ".join(str(part) for part in done.args)
+    assert done.returncode != 0, f"`{shown}` succeeded where it had to fail:\n{output}"
     return output
 
 
@@ -450,6 +452,35 @@ def test_typescript_sdk_makes_secret_inputs_secrets(
                 assert f"pulumi.secret(args.{prop.name})" in source, (
                     f"{resource.name}.{prop.name} is not made a secret"
                 )
+
+
+# --- running ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("example", "language", "name"),
+    [
+        pytest.param("go", "go", "Go", marks=GO),
+        pytest.param("typescript", "nodejs", "Node.js", marks=TYPESCRIPT),
+    ],
+)
+def test_programs_are_refused_not_run(
+    sdk_generators: Path, tmp_path: Path, example: str, language: str, name: str
+) -> None:
+    """`pulumi preview` of an example fails at once, saying why: these SDKs are compiled here, never run."""
+    directory = _copy_example(example, tmp_path / "program")
+    env = isolated_env(sdk_generators, tmp_path / "pulumi-home", tmp_path / "pulumi-backend")
+    (tmp_path / "pulumi-backend").mkdir()
+    pulumi = sdk_generators / "pulumi"
+    _must(_run([pulumi, "--non-interactive", "stack", "init", "dev"], cwd=directory, env=env))
+    for key in ("appVersion", "rootVolumeUuid", "backupStorageUuid"):
+        _must(_run([pulumi, "--non-interactive", "config", "set", key, "unused"], cwd=directory, env=env))
+
+    done = _run([pulumi, "--non-interactive", "preview"], cwd=directory, env=env)
+
+    output = _fails(done)
+    assert f"this pulumi-language-{language} only generates SDKs (pulumi package gen-sdk)" in output
+    assert f"Pulumi's own {name} language host is not available on this machine" in output
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

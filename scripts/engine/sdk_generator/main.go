@@ -57,10 +57,12 @@ type sdkGenerator struct {
 	generate generate
 }
 
+var displayNames = map[string]string{"go": "Go", "nodejs": "Node.js"}
+
 func (host *sdkGenerator) refuse(what string) error {
 	return status.Errorf(codes.Unimplemented,
 		"%s: this pulumi-language-%s only generates SDKs (pulumi package gen-sdk); Pulumi's own %s language "+
-			"host is not available here", what, host.language, host.language)
+			"host is not available on this machine", what, host.language, displayNames[host.language])
 }
 
 func (host *sdkGenerator) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
