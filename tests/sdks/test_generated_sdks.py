@@ -84,7 +84,6 @@ def _inputs(spec: Mapping[str, Any]) -> tuple[Input, ...]:
 
 @dataclass(frozen=True)
 class Schema:
-    package: str
     resources: tuple[Resource, ...]
     provider_inputs: tuple[Input, ...]
 
@@ -92,15 +91,11 @@ class Schema:
     def load(path: Path) -> Schema:
         data = json.loads(path.read_text())
         return Schema(
-            package=data["name"],
             resources=tuple(
                 Resource(token, _inputs(spec)) for token, spec in sorted(data.get("resources", {}).items())
             ),
             provider_inputs=_inputs(data.get("provider", {})),
         )
-
-    def resource(self, name: str) -> Resource:
-        return next(r for r in self.resources if r.name == name)
 
 
 def _run(
@@ -222,7 +217,7 @@ def _sdk_module() -> str:
 
 
 @pytest.fixture(scope="module")
-def go_project(sdk_generators: Path, schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> GoProject:
+def go_project(sdk_generators: Path, tmp_path_factory: pytest.TempPathFactory) -> GoProject:
     scratch = tmp_path_factory.mktemp("go")
     directory = _copy_example("go", scratch / "program")
     sdk = _gen_sdk(sdk_generators, "go", directory / "sdk", scratch)
