@@ -25,7 +25,12 @@ INPUTS = {
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    # Not `asyncio.run`: it leaves the main thread without a current loop, which later tests rely on.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def configured() -> ZStackProvider:
