@@ -5,6 +5,9 @@ program's `packages:` by path, as users point at a plugin directory. `pulumi ins
 environment and installs its requirements (from the package index pip is configured with); the engine then
 starts it through the Python language host's RunPlugin for every command. The plugin writes a greeting file
 and a ledger of the operations it performed, with the interpreter it ran on.
+
+Who is greeted comes from stack config declared `type: string`, with a value that looks like a number (as
+the simulator's 32-digit uuids do): Pulumi YAML keeps it a string.
 """
 
 from __future__ import annotations
@@ -26,18 +29,25 @@ PLUGIN_SOURCE = Path(__file__).parent / "greeter_plugin"
 INSTALL_TIMEOUT_S = 600.0
 
 
-def _program(greeting: Path, who: str) -> str:
+# 32 digits: read as a number, it would come back as 2.0000000000040007e+31.
+WHO = "20000000000040008000000000000011"
+
+
+def _program(greeting: Path) -> str:
     return textwrap.dedent(
         f"""
         name: greeter-yaml
         runtime: yaml
         packages:
           greeter: ../greeter
+        config:
+          who:
+            type: string
         resources:
           hello:
             type: greeter:index:Greeting
             properties:
-              who: {who}
+              who: ${{who}}
               path: {greeting}
         outputs:
           message: ${{hello.message}}
@@ -58,25 +68,26 @@ def test_a_python_plugin_from_source_serves_a_yaml_program(
     project = tmp_path / "project"
     project.mkdir()
     greeting = tmp_path / "greeting.txt"
-    (project / "Pulumi.yaml").write_text(_program(greeting, "world"))
+    (project / "Pulumi.yaml").write_text(_program(greeting))
 
     run(["install"], project, timeout=INSTALL_TIMEOUT_S)
 
     assert (plugin / "venv" / "bin" / "python").is_file(), "pulumi install made the plugin's own venv"
     run(["stack", "init", "dev"], project)
+    run(["config", "set", "who", WHO], project)
     preview = json.loads(run(["preview", "--json"], project).stdout)
     assert preview["changeSummary"] == {"create": 2}
     assert not greeting.exists(), "a preview creates nothing"
 
     run(["up", "--skip-preview"], project)
 
-    assert greeting.read_text() == "Hello, world!"
+    assert greeting.read_text() == f"Hello, {WHO}!"
     outputs = json.loads(run(["stack", "output", "--json"], project).stdout)
-    assert outputs == {"message": "Hello, world!"}
+    assert outputs == {"message": f"Hello, {WHO}!"}
     assert {entry["python"] for entry in _ledger(greeting)} == {str(plugin / "venv")}
     run(["preview", "--expect-no-changes"], project)
 
-    (project / "Pulumi.yaml").write_text(_program(greeting, "YAML"))
+    run(["config", "set", "who", "YAML"], project)
     run(["up", "--skip-preview"], project)
     assert greeting.read_text() == "Hello, YAML!"
 
