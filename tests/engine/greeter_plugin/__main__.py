@@ -61,7 +61,8 @@ class GreeterProvider(Provider):
         return CheckResponse(inputs=request.new_inputs)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
-        changed = [key for key in ("who", "path") if request.old_state.get(key) != request.new_inputs.get(key)]
+        old, new = request.old_state, request.new_inputs
+        changed = [key for key in ("who", "path") if old.get(key) != new.get(key)]
         return DiffResponse(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     async def create(self, request: CreateRequest) -> CreateResponse:
