@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.stack",
     "tests.fixtures.fault_cases",
     "tests.fixtures.lifecycle",
+    "tests.fixtures.native",
 ]

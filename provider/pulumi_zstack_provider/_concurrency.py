@@ -12,7 +12,9 @@ however many operations the engine sends at once, four threads stay free for che
 wait for a ZStack job.
 
 When the host is not the one this was written against, the pool is left alone, one warning line says so,
-and operations run four at a time as before.
+and operations run four at a time as before. The native plugin (`native`) runs each operation on a thread
+pool of its own, sized for the largest cap, so there is no host pool to widen: it configures with
+``dynamic_host=False``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class OperationSlots:
 
 
 _slots = OperationSlots(DEFAULT_MAX_CONCURRENT_OPERATIONS)
+_in_dynamic_host = True
 _warned = False
 _warn_lock = threading.Lock()
 
@@ -129,6 +132,8 @@ def widen_host_pool(workers: int) -> int:
 
 def _keep_host_threads_free(operations: int) -> None:
     """Make room in the host's pool for `operations` of ours (running or queued) plus its own threads."""
+    if not _in_dynamic_host:
+        return
     try:
         widen_host_pool(operations + HOST_WORKERS)
     except HostPoolNotFound as error:
@@ -149,8 +154,13 @@ def _warn_once(reason: str) -> None:
     )
 
 
-def configure(config: Mapping[str, Any]) -> None:
-    """Apply `zstack:maxConcurrentOperations` (or its environment variable) to this process."""
+def configure(config: Mapping[str, Any], *, dynamic_host: bool = True) -> None:
+    """Apply `zstack:maxConcurrentOperations` (or its environment variable) to this process.
+
+    `dynamic_host`: the process is Pulumi's dynamic-provider host, whose worker pool must be widened.
+    """
+    global _in_dynamic_host
+    _in_dynamic_host = dynamic_host
     raw = config.get(MAX_CONCURRENT_OPERATIONS.key)
     try:
         limit = resolve_max_concurrent_operations(

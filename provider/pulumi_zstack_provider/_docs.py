@@ -7,6 +7,10 @@ import typing
 from typing import Any
 
 from ._schema import PropertySpec, ResourceModel, Role
+from ._vm_backup import VmBackupProperties
+from ._vm_backup_schedule import VmBackupScheduleProperties
+from ._vm_backup_series import VmBackupSeriesProperties
+from ._vm_from_backup import VmFromBackupProperties
 
 _ROLE_TITLES = {
     Role.INPUT: "Inputs",
@@ -62,3 +66,69 @@ def render_reference(model: type[ResourceModel], title: str, intro: str) -> str:
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+#: Reference page file -> (model, title, introduction); the introduction also describes the resource in
+#: the package schema.
+PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
+    "vm_backup.md": (
+        VmBackupProperties,
+        "VmBackup",
+        "`pulumi_zstack.VmBackup` backs up every non-shareable root and data volume of a VM with ZStack's "
+        "`CreateVmBackup`. Its id is the backup group's UUID. ZStack has no update API for backups, so every "
+        "ZStack-side input, and `triggers`, replaces the backup when it changes: the new backup is made "
+        "first, under a new group UUID, and the old one is deleted once it is Ready.",
+    ),
+    "vm_backup_series.md": (
+        VmBackupSeriesProperties,
+        "VmBackupSeries",
+        "`pulumi_zstack.VmBackupSeries` keeps the newest `keep` backups of one VM, each a `CreateVmBackup` "
+        "group. Create takes the first backup; a change of `triggers` takes a new one and then deletes the "
+        "oldest beyond `keep` (an update, not a replacement). Its id is a UUID of the series, which is not "
+        "a ZStack object. Changing a ZStack-side input replaces the whole series, the new one made first.",
+    ),
+    "vm_backup_schedule.md": (
+        VmBackupScheduleProperties,
+        "VmBackupSchedule",
+        "`pulumi_zstack.VmBackupSchedule` is ZStack's own backup schedule for one VM: a scheduler job of "
+        "type `vmBackup` (target: the VM's root volume; retention and remote copy in its parameters), the "
+        "trigger that fires it (a Quartz `cron` or `interval_seconds`) and, with `full_backup_cron`, a "
+        "second trigger whose runs are full backups. ZStack runs it whether or not any pipeline runs. "
+        "Its id is the job's UUID.\n\n"
+        "**What changes in place.** Everything ZStack can change in place is an update (the preview says "
+        "`update`): the job's name, description and parameters (storages, retentions, remote copy, "
+        "bandwidths, `full_backup_cron`) with UpdateSchedulerJob, the timing with UpdateSchedulerTrigger "
+        "(the job is rescheduled from that moment), `enabled` with ChangeSchedulerState. Only "
+        "`root_volume_uuid` replaces the schedule (ZStack cannot move a job to another target): the new one "
+        "is made first. The triggers keep the name they were made with.\n\n"
+        "**Refresh.** ZStack never shows a job's parameters or a trigger's cron, so refresh keeps them from "
+        "the state; it reads the job's name, description and state and the triggers' type and interval. A "
+        "job deleted outside Pulumi removes the schedule from the state (the next `up` makes it again); a "
+        "trigger deleted, unbound or changed outside Pulumi shows as a change of `cron`, `interval_seconds` "
+        "or `full_backup_cron`, which the next `up` repairs.\n\n"
+        "**Which backups are the schedule's.** ZStack records no job on a backup, but each run describes its "
+        "backups `created by VM backup scheduler job[uuid:<job_uuid>]` (server class `CreateVmBackupJob`). "
+        "`backup_group_uuids` lists the groups with that description, as of the last create, update or "
+        "refresh; in ZStack, query volume backups with `description=created by VM backup scheduler "
+        "job[uuid:<job_uuid>]`. Retention is per volume, not per job: ZStack prunes *every* scheduled backup "
+        "of the volume (not the ones made by hand: `VmBackup` and `VmBackupSeries` backups are never "
+        "pruned), so two schedules of one VM prune each other's backups.\n\n"
+        "**Destroy** deletes the job and its triggers and **keeps the backups** the schedule made: they "
+        "stay in ZStack as ordinary backups of the VM, no longer pruned. Set `delete_backups_on_destroy` to "
+        "delete them too. A job another resource holds (its owner tag) is dropped from the stack, never "
+        "deleted.",
+    ),
+    "vm_from_backup.md": (
+        VmFromBackupProperties,
+        "VmFromBackup",
+        "`pulumi_zstack.VmFromBackup` is a new VM made from a VM backup group with ZStack's "
+        "`CreateVmFromVmBackup`: one volume per member of the group, one NIC per L3 network. Its id is the "
+        "VM's UUID, derived from the resource's URN and inputs, so an interrupted create resumes the same VM "
+        "instead of making a second one. Create waits until the VM is in the state its `strategy` promises "
+        "(`Running` by default). Every ZStack-side input, `group_uuid` included, replaces the VM: the new VM "
+        "is made first, then the old one is destroyed and expunged. Refresh drops a VM destroyed outside "
+        "Pulumi, and a VM found in another state than its strategy promises (stopped, say) is made again at "
+        "the next `up`. Data volumes of a removed VM stay in ZStack, detached (ZStack's "
+        "`dataVolume.deleteOnVmDestroy` is false by default).",
+    ),
+}

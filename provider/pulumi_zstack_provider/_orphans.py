@@ -2,7 +2,10 @@
 
 Backup groups, VMs restored from backups, and scheduler jobs and triggers: an object is the stack's when its
 uuid starts with the stack's key (everything a create makes, from the creating request on) or, for a backup
-group, its root carries an owner tag naming the stack (adopted groups). The state is read
+group, its root carries an owner tag naming the stack (adopted groups). A stack's key is looked for under
+both names the stack's resources may record: ``<organization>/<project>/<stack>`` (Python programs, through
+the dynamic provider) and ``organization/<project>/<stack>`` (every language, through the native plugin,
+which the engine tells no organization). The state is read
 with `pulumi stack export`; the connection settings with `pulumi config` and the `ZSTACK_*` variables, as
 the provider reads them. Secrets are held in memory only: nothing here prints or logs one.
 """
@@ -28,10 +31,11 @@ from ._backup_group import (
     tags_by_resource,
 )
 from ._client import ConnectionSettings, ZStackError
-from ._ownership import OWNER_TAG_PREFIX, stack_key
+from ._ownership import OWNER_TAG_PREFIX, stack_key, stack_names
 from ._resource import OperationContext
 
-RESOURCE_TYPE_PREFIX = "pulumi-python:dynamic/zstack:"
+#: The type tokens of pulumi-zstack's resources: the dynamic provider's, and the native plugin's.
+RESOURCE_TYPE_PREFIXES = ("pulumi-python:dynamic/zstack:", "zstack:index:")
 _ZSTACK_UUID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -91,7 +95,7 @@ def referenced_ids(deployment: Mapping[str, Any]) -> set[str]:
                 walk(item)
 
     for resource in deployment.get("resources") or []:
-        if str(resource.get("type", "")).startswith(RESOURCE_TYPE_PREFIX):
+        if str(resource.get("type", "")).startswith(RESOURCE_TYPE_PREFIXES):
             walk(resource.get("id"))
             walk(resource.get("outputs"))
     return found
@@ -168,6 +172,16 @@ def find_orphans(ctx: OperationContext, stack: str, deployment: Mapping[str, Any
     return orphans
 
 
+def find_stack_orphans(ctx: OperationContext, qualified: str, deployment: Mapping[str, Any]) -> list[Orphan]:
+    """The orphans of the stack `qualified`, under either name its objects may be owned under (a stack run
+    by the native plugin records the default organization)."""
+    found: dict[str, Orphan] = {}
+    for name in stack_names(qualified):
+        for orphan in find_orphans(ctx, name, deployment):
+            found.setdefault(orphan.uuid, orphan)
+    return list(found.values())
+
+
 def delete_orphan(ctx: OperationContext, orphan: Orphan) -> None:
     limits = Limits.start(DEFAULT_DELETE_TIMEOUT, DEFAULT_DELETE_TIMEOUT, None)
     subject, hint = f"orphaned {orphan.kind} {orphan.uuid}", "Run `pulumi-zstack orphans --delete` again."
@@ -234,7 +248,7 @@ def run(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sy
     qualified, deployment, config = read_stack(args.stack, args.cwd)
     with ZStackClient(ConnectionSettings.resolve(config, os.environ)) as client:
         ctx = OperationContext(client)
-        orphans = find_orphans(ctx, qualified, deployment)
+        orphans = find_stack_orphans(ctx, qualified, deployment)
         if args.json:
             json.dump([o.as_json() for o in orphans], stdout, indent=2)
             stdout.write("\n")

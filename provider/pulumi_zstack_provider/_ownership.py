@@ -33,6 +33,10 @@ OWNER_TAG_PREFIX = "pulumi-zstack::owner::v1::"
 #: The mark groups made by the previous release got when handed to a stack; still read, never written.
 LEGACY_RECORDED_TAG = "pulumi-zstack::recorded"
 
+#: The organization of every stack of a self-managed backend; the native plugin records it for every stack,
+#: since the engine tells a provider its stack and project (in the URN) but not its organization.
+DEFAULT_ORGANIZATION = "organization"
+
 _STACK_KEY_LENGTH = 8
 _URN_KEY_LENGTH = 8
 
@@ -44,6 +48,13 @@ def _sha256(text: str) -> str:
 def stack_key(stack: str) -> str:
     """The id prefix of every group owned by `stack` (``organization/project/stack``)."""
     return _sha256(stack)[:_STACK_KEY_LENGTH]
+
+
+def stack_names(qualified: str) -> tuple[str, ...]:
+    """The names objects of the stack `qualified` (``organization/project/stack``) may be owned under: its
+    own (the dynamic provider's), and the one the native plugin records, under the default organization."""
+    _organization, _, project_and_stack = qualified.partition("/")
+    return tuple(dict.fromkeys([qualified, f"{DEFAULT_ORGANIZATION}/{project_and_stack}"]))
 
 
 def digest(values: Mapping[str, Any]) -> str:

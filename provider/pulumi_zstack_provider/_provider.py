@@ -2,19 +2,16 @@
 
 The provider object is pickled into every resource's state as ``__provider``. It therefore holds no
 attributes at all: its class is pickled by reference (a few bytes that survive code upgrades), and the
-configuration, credentials and the HTTP client live in this module, inside the provider process only.
+configuration, credentials and the HTTP client live in this module, inside the provider process only. What
+each operation does is `_core`'s, shared with the native plugin.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
-import os
 import sys
-import threading
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -26,70 +23,21 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from . import _concurrency
-from ._client import ConfigurationError, ConnectionSettings, ZStackError
+from ._core import ProviderError, ResourceCore, Runtime
 from ._error_report import install as install_error_report
-from ._resource import OperationContext, ResourceDefinition
-from ._schema import CROSS_PROPERTY, UNKNOWN_INPUTS, ResourceModel, Role, contains_unknown
+from ._resource import ResourceDefinition
 
-if TYPE_CHECKING:
-    from ._client import ZStackClient
-
-CONFIG_NAMESPACE = "zstack:"
-T = TypeVar("T")
 logger = logging.getLogger("pulumi_zstack")
 
+_runtime = Runtime()
+atexit.register(lambda: _runtime.close())
 
-class ProviderError(Exception):
-    """What the engine shows when an operation fails: the client's message, without its chain."""
-
-
-class _Runtime:
-    """Process-wide provider state: the stack's ZStack configuration and one pooled, logged-in client."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._config: dict[str, str] = {}
-        self._client: ZStackClient | None = None
-
-    def configure(self, config: Mapping[str, Any]) -> None:
-        raw = {
-            k: v if isinstance(v, str) else json.dumps(v)
-            for k, v in config.items()
-            if k.startswith(CONFIG_NAMESPACE) and v is not None
-        }
-        with self._lock:
-            if raw != self._config and self._client is not None:
-                self._client.close()
-                self._client = None
-            self._config = raw
-
-    def settings(self) -> ConnectionSettings:
-        return ConnectionSettings.resolve(self._config, os.environ)
-
-    def client(self) -> ZStackClient:
-        with self._lock:
-            if self._client is None:
-                from ._client import ZStackClient  # httpx loads with the first operation, not at check
-
-                self._client = ZStackClient(ConnectionSettings.resolve(self._config, os.environ))
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+__all__ = ["ProviderError", "SchemaProvider"]
 
 
-_runtime = _Runtime()
-atexit.register(_runtime.close)
-
-
-def _setup_logging() -> None:
+def setup_logging() -> None:
     # The engine shows what a provider writes to stderr; this is how long jobs report progress.
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -99,129 +47,46 @@ def _setup_logging() -> None:
         logger.propagate = False
 
 
-def _reason(error: ErrorDetails) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "value"
-    message = error["msg"].removeprefix("Value error, ")
-    kind = error["type"]
-    if kind == CROSS_PROPERTY:
-        return message
-    if kind == "missing":
-        return f"{field} is required"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"{field} must be one of {expected}, got {error['input']!r}"
-    if kind == "string_too_long":
-        limit = error.get("ctx", {}).get("max_length")
-        return f"{field} must be at most {limit} characters, got {len(str(error['input']))}"
-    if kind == "string_too_short":
-        return f"{field} must not be empty"
-    return f"{field} {message[0].lower()}{message[1:]}" if message else f"{field} is invalid"
-
-
 class SchemaProvider(ResourceProvider):
-    """A dynamic provider whose check, diff and update come from `definition.model`."""
+    """A dynamic provider whose operations are `_core.ResourceCore`'s for `definition`."""
 
     serialize_as_secret_always = False  # the pickled provider holds no secret (see module docstring)
     definition: ClassVar[ResourceDefinition[Any]]
 
+    @property
+    def _core(self) -> ResourceCore:
+        # Looked up per call: tests swap `_runtime` for a fresh one.
+        return ResourceCore(self.definition, _runtime)
+
     def configure(self, req: ConfigureRequest) -> None:
-        _setup_logging()
+        setup_logging()
         install_error_report(ProviderError)  # one-line errors; PULUMI_ZSTACK_DEBUG=1 keeps tracebacks
         _runtime.configure(getattr(req.config, "_props", {}))
         _concurrency.configure(getattr(req.config, "_props", {}))
 
-    @property
-    def _model(self) -> type[ResourceModel]:
-        return self.definition.model
-
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        specs = {p.name: p for p in self._model.properties()}
-        failures: list[CheckFailure] = []
-        declared: dict[str, Any] = {}
-        for key, value in news.items():
-            spec = specs.get(key)
-            if key.startswith("__"):
-                continue
-            if spec is None:
-                valid = ", ".join(sorted(n for n, s in specs.items() if s.is_user_supplied))
-                failures.append(
-                    CheckFailure(
-                        key, f"{key} is not a property of {self.definition.label}; valid inputs: {valid}"
-                    )
-                )
-            elif spec.role is Role.OUTPUT:
-                if value is not None:
-                    failures.append(CheckFailure(key, f"{key} is computed by ZStack and cannot be set"))
-            elif value is not None:
-                declared[key] = value
-
-        unknown = {k for k, v in declared.items() if contains_unknown(v)}
-        known = {k: v for k, v in declared.items() if k not in unknown}
-        checked = dict(declared)
-        try:
-            # Rules across properties skip those not known yet (see `_schema.unknown_in`).
-            validated = self._model.model_validate(known, context={UNKNOWN_INPUTS: frozenset(unknown)})
-        except ValidationError as error:
-            for detail in error.errors():
-                field = str(detail["loc"][0]) if detail["loc"] else detail.get("ctx", {}).get("property", "")
-                if detail["type"] == "missing" and field in unknown:
-                    continue  # computed by another resource; checked again once it is known
-                failures.append(CheckFailure(field, _reason(detail)))
-        else:
-            checked.update(validated.model_dump(include=set(known)))
-            failures += [CheckFailure(f, m) for f, m in validated.conflicts(frozenset(unknown))]
-
-        try:
-            _runtime.settings()
-        except ConfigurationError as error:
-            failures.append(CheckFailure(error.setting, str(error)))
-        return CheckResult(checked, failures)
+        checked = self._core.check(news)
+        return CheckResult(checked.inputs, [CheckFailure(p, r) for p, r in checked.failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Nothing here reaches ZStack or waits for it: a preview of any size costs no request.
-        replaces = self.definition.drift_replaces(olds)
-        changed = self.definition.pending_update(olds)
-        for spec in self._model.properties_with(Role.INPUT, Role.SETTING):
-            old, new = olds.get(spec.name), news.get(spec.name)
-            differs = contains_unknown(new) or spec.canonical(old) != spec.canonical(new)
-            if spec.replace and differs:
-                replaces.append(spec.name)
-            elif (spec.role is Role.SETTING or spec.updates_in_place) and differs:
-                changed = True
+        difference = self._core.diff(olds, news)
         # Create-before-delete unless the user asks otherwise: a replacement never reuses the old id.
-        return DiffResult(changes=bool(replaces) or changed, replaces=replaces, delete_before_replace=False)
+        return DiffResult(
+            changes=difference.changes, replaces=difference.replaces, delete_before_replace=False
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        model = self._model.model_validate(self._model.user_supplied(props))
-        resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
+        resource_id, outputs = self._core.create(props)
         return CreateResult(resource_id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        outcome = self._call(lambda ctx: self.definition.read(ctx, id_, props))
+        outcome = self._core.read(id_, props)
         if outcome is None:
             return ReadResult(id_="", outs={})
         return ReadResult(id_, {**outcome.inputs, **outcome.outputs}, outcome.inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        in_place = [
-            p
-            for p in self._model.properties()
-            if p.updates_in_place and p.canonical(olds.get(p.name)) != p.canonical(news.get(p.name))
-        ]
-        if in_place or self.definition.pending_update(olds):
-            model = self._model.model_validate(self._model.user_supplied(news))
-            return UpdateResult(self._call(lambda ctx: self.definition.update(ctx, id_, olds, model)))
-        # Only settings changed: they change how later operations run, and nothing in ZStack. Create-only
-        # inputs keep the values the resource was made with.
-        settings = {p.name: news.get(p.name) for p in self._model.properties_with(Role.SETTING)}
-        return UpdateResult({**olds, **settings})
+        return UpdateResult(self._core.update(id_, olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._call(lambda ctx: self.definition.delete(ctx, id_, props))
-
-    def _call(self, operation: Callable[[OperationContext], T]) -> T:
-        try:
-            with _concurrency.operation_slot():
-                return operation(OperationContext(_runtime.client()))
-        except ZStackError as error:
-            raise ProviderError(str(error)) from None
+        self._core.delete(id_, props)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from ._ownership import GroupTags
 from ._schema import ResourceModel
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class ResourceDefinition(abc.ABC, Generic[ModelT]):
     @abc.abstractmethod
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         """Current outputs and observed inputs, or None when the resource is truly gone."""
+
+    def owner_tags(self, ctx: OperationContext, resource_id: str) -> GroupTags | None:
+        """The owner tags of the object `resource_id` names, for `pulumi import`; None: not importable."""
+        return None
 
     def drift_replaces(self, state: Mapping[str, Any]) -> list[str]:
         """Outputs in `state` that show the resource can no longer serve and must be made again."""

@@ -24,7 +24,7 @@ from ._backup_group import (
     sweep_unrecorded,
     take_backup,
 )
-from ._ownership import OwnerTag, digest, handed_out, new_claim
+from ._ownership import GroupTags, OwnerTag, digest, handed_out, new_claim
 from ._resource import OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output
 from ._types import ZStackUuid
@@ -163,6 +163,9 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         if not inputs.get("name"):  # adopted with VmBackup.get: recover the name ZStack was given
             inputs["name"] = original_name(outputs["backup_name"])
         return ReadOutcome(outputs=outputs, inputs=inputs)
+
+    def owner_tags(self, ctx: OperationContext, resource_id: str) -> GroupTags | None:
+        return group_tags(ctx, BackupGroup(resource_id, live_members(ctx, resource_id), None))
 
     def drift_replaces(self, state: Mapping[str, Any]) -> list[str]:
         return ["missing_members"] if state.get("missing_members") else []

@@ -131,3 +131,30 @@ def test_delete_removes_every_kind_after_yes(
     json_args = argparse.Namespace(stack=None, cwd=None, delete=False, yes=False, json=True)
     assert _orphans.run(json_args, stdin=io.StringIO(), stdout=listed) == 0
     assert json.loads(listed.getvalue()) == []
+
+
+def test_a_stack_of_another_organization_finds_what_the_native_plugin_made_for_it(
+    ctx: OperationContext,
+) -> None:
+    # The native plugin is told no organization: it records `organization/<project>/<stack>`.
+    native_urn = "urn:pulumi:prod::fleet::zstack:index:VmBackup::yaml-nightly"
+    group, outputs = VmBackupResource().create(
+        ctx,
+        VmBackupProperties.model_validate(
+            {
+                "owner_stack": "organization/fleet/prod",
+                "owner_urn": native_urn,
+                "root_volume_uuid": zseed.RUNNING_VM_ROOT_VOLUME_UUID,
+                "backup_storage_uuid": zseed.IMAGESTORE_BS_UUID,
+                "name": "yaml-nightly",
+                "max_poll_interval": "0.2s",
+            }
+        ),
+    )
+    qualified = "acme/fleet/prod"  # the same stack on a backend with organizations
+
+    (orphan,) = _orphans.find_stack_orphans(ctx, qualified, {"resources": []})
+    assert (orphan.uuid, orphan.owner_urn) == (group, native_urn)
+    held = {"resources": [{"type": "zstack:index:VmBackup", "id": group, "outputs": outputs}]}
+    assert _orphans.find_stack_orphans(ctx, qualified, held) == []
+    assert _orphans.find_stack_orphans(ctx, "acme/fleet/staging", {"resources": []}) == []

@@ -26,6 +26,8 @@ class _Setting:
     label: str  # what it is, for messages
     secret: bool = False
     example: str = "..."
+    kind: str = "string"  # its type in the package schema
+    description: str = ""
 
     def set_hint(self) -> str:
         secret = "--secret " if self.secret else ""
@@ -40,31 +42,109 @@ class _Setting:
         )
 
 
-HOST = _Setting("zstack:host", "ZSTACK_HOST", "ZStack host", example="zstack.example.com")
-PORT = _Setting("zstack:port", "ZSTACK_PORT", "ZStack port", example="8080")
-SCHEME = _Setting("zstack:scheme", "ZSTACK_SCHEME", "ZStack scheme", example="https")
-ACCOUNT_NAME = _Setting("zstack:accountName", "ZSTACK_ACCOUNT_NAME", "ZStack account name", example="admin")
+HOST = _Setting(
+    "zstack:host",
+    "ZSTACK_HOST",
+    "ZStack host",
+    example="zstack.example.com",
+    description="Management node host (required).",
+)
+PORT = _Setting(
+    "zstack:port",
+    "ZSTACK_PORT",
+    "ZStack port",
+    example="8080",
+    kind="integer",
+    description="Management node API port (default 8080).",
+)
+SCHEME = _Setting(
+    "zstack:scheme",
+    "ZSTACK_SCHEME",
+    "ZStack scheme",
+    example="https",
+    description="`http` (default) or `https`.",
+)
+ACCOUNT_NAME = _Setting(
+    "zstack:accountName",
+    "ZSTACK_ACCOUNT_NAME",
+    "ZStack account name",
+    example="admin",
+    description="Account to log in with, with `accountPassword`.",
+)
 ACCOUNT_PASSWORD = _Setting(
-    "zstack:accountPassword", "ZSTACK_ACCOUNT_PASSWORD", "ZStack account password", secret=True
+    "zstack:accountPassword",
+    "ZSTACK_ACCOUNT_PASSWORD",
+    "ZStack account password",
+    secret=True,
+    description="Password of `accountName`.",
 )
-ACCESS_KEY_ID = _Setting("zstack:accessKeyId", "ZSTACK_ACCESS_KEY_ID", "ZStack access key id")
+ACCESS_KEY_ID = _Setting(
+    "zstack:accessKeyId",
+    "ZSTACK_ACCESS_KEY_ID",
+    "ZStack access key id",
+    description="AccessKey authentication (preferred when set), with `accessKeySecret`.",
+)
 ACCESS_KEY_SECRET = _Setting(
-    "zstack:accessKeySecret", "ZSTACK_ACCESS_KEY_SECRET", "ZStack access key secret", secret=True
+    "zstack:accessKeySecret",
+    "ZSTACK_ACCESS_KEY_SECRET",
+    "ZStack access key secret",
+    secret=True,
+    description="Secret of `accessKeyId`.",
 )
-SESSION_ID = _Setting("zstack:sessionId", "ZSTACK_SESSION_ID", "ZStack session id", secret=True)
+SESSION_ID = _Setting(
+    "zstack:sessionId",
+    "ZSTACK_SESSION_ID",
+    "ZStack session id",
+    secret=True,
+    description="An existing session to use instead of logging in.",
+)
 CA_CERT_FILE = _Setting(
-    "zstack:caCertFile", "ZSTACK_CA_CERT_FILE", "ZStack CA certificate file", example="/path/to/ca.pem"
+    "zstack:caCertFile",
+    "ZSTACK_CA_CERT_FILE",
+    "ZStack CA certificate file",
+    example="/path/to/ca.pem",
+    description="CA bundle to verify the management node's certificate over https.",
 )
-INSECURE = _Setting("zstack:insecure", "ZSTACK_INSECURE", "ZStack insecure TLS switch", example="true")
+INSECURE = _Setting(
+    "zstack:insecure",
+    "ZSTACK_INSECURE",
+    "ZStack insecure TLS switch",
+    example="true",
+    kind="boolean",
+    description="Skip certificate verification over https.",
+)
 REQUEST_TIMEOUT = _Setting(
-    "zstack:requestTimeout", "ZSTACK_REQUEST_TIMEOUT", "ZStack request timeout", example="60"
+    "zstack:requestTimeout",
+    "ZSTACK_REQUEST_TIMEOUT",
+    "ZStack request timeout",
+    example="60",
+    kind="number",
+    description="Seconds per HTTP request (default 30).",
 )
 MAX_CONCURRENT_OPERATIONS = _Setting(
     "zstack:maxConcurrentOperations",
     "ZSTACK_MAX_CONCURRENT_OPERATIONS",
     "ZStack concurrent operation limit",
     example="64",
+    kind="integer",
+    description="ZStack operations in flight at once, 1 to 1024 (default 32).",
 )
+#: Every setting, in the order the docs list them.
+SETTINGS = (
+    HOST,
+    PORT,
+    ACCOUNT_NAME,
+    ACCOUNT_PASSWORD,
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    SESSION_ID,
+    SCHEME,
+    CA_CERT_FILE,
+    INSECURE,
+    REQUEST_TIMEOUT,
+    MAX_CONCURRENT_OPERATIONS,
+)
+MAX_CONCURRENT_OPERATIONS_LIMIT = 1024
 DEFAULT_MAX_CONCURRENT_OPERATIONS = 32
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -109,8 +189,12 @@ def resolve_max_concurrent_operations(config: Mapping[str, str], environ: Mappin
     if found is None:
         return DEFAULT_MAX_CONCURRENT_OPERATIONS
     raw, origin = found
-    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
-        raise _invalid(MAX_CONCURRENT_OPERATIONS, origin, f"must be an integer from 1 to 1024, got {raw!r}")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONCURRENT_OPERATIONS_LIMIT:
+        raise _invalid(
+            MAX_CONCURRENT_OPERATIONS,
+            origin,
+            f"must be an integer from 1 to {MAX_CONCURRENT_OPERATIONS_LIMIT}, got {raw!r}",
+        )
     return int(raw)
 
 
