@@ -439,6 +439,8 @@ def test_a_python_stack_and_a_yaml_stack_on_one_zstack_never_touch_each_others_b
     assert _orphans_of(python_stack, STACK) == []
     assert _orphans_of(yaml_stack, STACK) == []
 
+    python_members = live_groups(python_stack)[python_group]
+
     # The YAML stack takes its backup again and then goes away; the Python stack's group is not touched.
     (yaml_stack.directory / "Pulumi.yaml").write_text(_one_backup_program(installed_plugin, triggers='["2"]'))
     python_stack.forget_requests()
@@ -446,7 +448,7 @@ def test_a_python_stack_and_a_yaml_stack_on_one_zstack_never_touch_each_others_b
     yaml_stack.destroy()
 
     assert not [r for r in python_stack.writes() if python_group in r.path], "the YAML stack wrote to it"
-    assert set(live_groups(python_stack)) == {python_group}
+    assert live_groups(python_stack) == {python_group: python_members}, "its members and tags unchanged"
     assert _orphans_of(python_stack, STACK) == []
     assert _orphans_of(yaml_stack, STACK) == []
     python_stack.run(["preview", "--expect-no-changes"])
