@@ -201,7 +201,7 @@ def test_the_yaml_example_previews_ups_refreshes_takes_again_and_destroys(yaml_s
 
     preview = yaml_stack.preview()
 
-    assert preview.summary == {"create": 3}, "the stack, the series and the backup"
+    assert preview.summary == {"create": 4}, "the stack, the series, the backup and the schedule"
     assert yaml_stack.writes() == [], "a preview sends ZStack nothing"
 
     yaml_stack.up()
@@ -211,6 +211,8 @@ def test_the_yaml_example_previews_ups_refreshes_takes_again_and_destroys(yaml_s
     assert set(ownership.groups) == {outputs["baselineBackup"], outputs["latestBackup"]}
     assert outputs["keptBackups"] == [outputs["latestBackup"]]
     assert ownership.orphans == {}
+    (job,) = yaml_stack.simulator.scheduler_jobs()
+    assert job["uuid"] == outputs["scheduleJob"]
     run(["preview", "--expect-no-changes"])
 
     # Deleted outside Pulumi: refresh shows it and drops it from the state; the next up takes it again.
@@ -247,6 +249,7 @@ def test_the_yaml_example_previews_ups_refreshes_takes_again_and_destroys(yaml_s
     yaml_stack.destroy()
 
     assert live_groups(yaml_stack) == {}
+    assert yaml_stack.simulator.scheduler_jobs() == []
     assert yaml_stack.export()["deployment"].get("resources") in (None, [])
 
 
