@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -145,6 +146,8 @@ class _Door:
         self._model_names = {wire_name(spec.name): spec.name for spec in specs}
         self._wire_names = {spec.name: wire_name(spec.name) for spec in specs}
         self._always_secret = {spec.name for spec in specs if spec.secret}
+        compound = sorted((spec.name for spec in specs if "_" in spec.name), key=len, reverse=True)
+        self._names_in_text = re.compile(r"\b(" + "|".join(compound) + r")\b")
 
     def inbound(self, props: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
         """The core's properties, and the names of those that hold a secret anywhere inside."""
@@ -163,6 +166,10 @@ class _Door:
     def wire(self, name: str) -> str:
         return self._wire_names.get(name, name)
 
+    def speak(self, message: str) -> str:
+        """`message` (the core's, for either door) with the properties it names under the schema's names."""
+        return self._names_in_text.sub(lambda m: self.wire(m.group(1)), message)
+
 
 class ZStackProvider(p.Provider):
     """Serves the four resources of the ``zstack`` package over one configuration."""
@@ -180,11 +187,13 @@ class ZStackProvider(p.Provider):
             raise ProviderError(f"the zstack package has no resource type {type_token!r}")
         return door
 
-    async def _run(self, urn: str, operation: Callable[[], T]) -> T:
+    async def _run(self, door: _Door, urn: str, operation: Callable[[], T]) -> T:
         def logged_under_urn() -> T:
             token = _operation_urn.set(urn)
             try:
                 return operation()
+            except ProviderError as error:
+                raise type(error)(door.speak(str(error))) from None
             finally:
                 _operation_urn.reset(token)
 
@@ -217,8 +226,8 @@ class ZStackProvider(p.Provider):
         news, secrets = door.inbound(request.new_inputs)
         set_by_hand = [k for k in OWNER_INPUTS if k in news]
         owned = {**news, **owner_inputs(owner_of(request.urn))}
-        checked = await self._run(request.urn, lambda: door.core.check(owned))
-        failures = [p.CheckFailure(door.wire(prop), reason) for prop, reason in checked.failures]
+        checked = await self._run(door, request.urn, lambda: door.core.check(owned))
+        failures = [p.CheckFailure(door.wire(prop), door.speak(reason)) for prop, reason in checked.failures]
         failures += [
             p.CheckFailure(
                 door.wire(k),
@@ -234,7 +243,7 @@ class ZStackProvider(p.Provider):
         door = self._door(request.type)
         olds, _ = door.inbound(request.old_state)
         news, _ = door.inbound(request.new_inputs)
-        difference = await self._run(request.urn, lambda: door.core.diff(olds, news))
+        difference = await self._run(door, request.urn, lambda: door.core.diff(olds, news))
         inputs = {spec.name for spec in door.core.model.properties_with(Role.INPUT, Role.SETTING)}
         detailed = {
             door.wire(name): p.PropertyDiff(p.PropertyDiffKind.UPDATE_REPLACE, name in inputs)
@@ -264,7 +273,7 @@ class ZStackProvider(p.Provider):
                 if spec.role is Role.OUTPUT or spec.identity
             }
             return p.CreateResponse(resource_id="", properties=door.outbound({**computed, **props}, secrets))
-        resource_id, outputs = await self._run(request.urn, lambda: door.core.create(props))
+        resource_id, outputs = await self._run(door, request.urn, lambda: door.core.create(props))
         return p.CreateResponse(resource_id=resource_id, properties=door.outbound(outputs, secrets))
 
     async def read(self, request: p.ReadRequest) -> p.ReadResponse:
@@ -274,7 +283,9 @@ class ZStackProvider(p.Provider):
         if not state:  # `pulumi import` (or a read-only `get`): the engine knows nothing but the id
             importer = owner_of(request.urn)
             state = owner_inputs(importer)
-        outcome = await self._run(request.urn, lambda: door.core.read(request.resource_id, state, importer))
+        outcome = await self._run(
+            door, request.urn, lambda: door.core.read(request.resource_id, state, importer)
+        )
         if outcome is None:
             return p.ReadResponse(resource_id="")
         inputs = {k: v for k, v in outcome.inputs.items() if k not in OWNER_INPUTS and v is not None}
@@ -291,13 +302,15 @@ class ZStackProvider(p.Provider):
         news.update({k: olds[k] for k in OWNER_INPUTS if olds.get(k)} or owner_inputs(owner_of(request.urn)))
         if request.preview:
             return p.UpdateResponse(properties=door.outbound({**olds, **news}, secrets | old_secrets))
-        outputs = await self._run(request.urn, lambda: door.core.update(request.resource_id, olds, news))
+        outputs = await self._run(
+            door, request.urn, lambda: door.core.update(request.resource_id, olds, news)
+        )
         return p.UpdateResponse(properties=door.outbound(outputs, secrets | old_secrets))
 
     async def delete(self, request: p.DeleteRequest) -> None:
         door = self._door(request.type)
         state, _ = door.inbound(request.properties)
-        await self._run(request.urn, lambda: door.core.delete(request.resource_id, state))
+        await self._run(door, request.urn, lambda: door.core.delete(request.resource_id, state))
 
 
 def _one_line_errors(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -25,7 +25,9 @@ from pulumi_zstack_provider._orphans import BACKUP_GROUP, find_stack_orphans
 from pulumi_zstack_provider._ownership import OwnerTag
 from pulumi_zstack_provider._package_schema import wire_name
 from pulumi_zstack_provider._resource import OperationContext
+from pulumi_zstack_provider._schema import ResourceModel
 from pulumi_zstack_provider._vm_backup import VmBackupProperties
+from pulumi_zstack_provider._vm_backup_series import VmBackupSeriesProperties
 from zstack_simulator import RunningSimulator
 from zstack_simulator import seed as s
 
@@ -35,6 +37,7 @@ from tests.fixtures.native import (
     STACK,
     UNKNOWN,
     VM_BACKUP,
+    VM_BACKUP_SERIES,
     Created,
     NativeProvider,
     PluginCallFailed,
@@ -53,11 +56,12 @@ INPUTS = {
     "backupStorageUuid": s.IMAGESTORE_BS_UUID,
     "name": "nightly",
 }
-MODEL_NAMES = {wire_name(spec.name): spec.name for spec in VmBackupProperties.properties()}
 
 
-def model_names(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {MODEL_NAMES.get(k, k): v for k, v in props.items()}
+def model_names(props: Mapping[str, Any], model: type[ResourceModel] = VmBackupProperties) -> dict[str, Any]:
+    """What the engine keeps, under the models' names (as the dynamic door's state has them)."""
+    names = {wire_name(spec.name): spec.name for spec in model.properties()}
+    return {names.get(k, k): v for k, v in props.items()}
 
 
 @contextmanager
@@ -227,7 +231,7 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
     simulator.simulator.settings.job_seconds = 3.0
     with pytest.raises(PluginCallFailed) as timed_out:
         create(native, createTimeout="1s")
-    assert "create_timeout" in timed_out.value.details
+    assert "`createTimeout`" in timed_out.value.details  # the schema's name of the setting to raise
     (attempt,) = live_groups_of(simulator.simulator)
     assert owner_tags(simulator, attempt) == []
 
@@ -240,6 +244,43 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
     posts = [job for job in simulator.simulator.jobs() if job["api"] == "CreateVmBackup"]
     assert len(posts) == 1
     check_ownership(simulator, {"nightly": again})
+
+
+def test_two_resources_with_the_same_inputs_never_share_a_group(
+    native: NativeProvider, simulator: RunningSimulator
+) -> None:
+    first = create(native, name="nightly")
+    second = create(native, name="nightly-copy")
+
+    assert first.id != second.id
+    assert [t.urn for t in owner_tags(simulator, second.id)] == [urn("nightly-copy")]
+    check_ownership(simulator, {"nightly": first, "nightly-copy": second})
+
+
+def test_a_series_takes_a_new_backup_in_an_update_when_its_triggers_change(
+    native: NativeProvider, simulator: RunningSimulator
+) -> None:
+    series_inputs = {**INPUTS, "keep": 2.0, "triggers": ["1.0"]}
+    checked = native.check(series_inputs, kind=VM_BACKUP_SERIES)
+    assert checked.failures == []
+    made = native.create(checked.inputs, kind=VM_BACKUP_SERIES)
+    assert len(made.properties["groupUuids"]) == 1
+
+    release = native.check({**series_inputs, "triggers": ["1.1"]}, kind=VM_BACKUP_SERIES).inputs
+    planned = native.diff(made.id, made.properties, release, kind=VM_BACKUP_SERIES)
+    assert (planned.changes, planned.replaces) == ("DIFF_SOME", [])
+    assert planned.detailed == {"triggers": "UPDATE"}
+    updated = native.update(made.id, made.properties, release, kind=VM_BACKUP_SERIES)
+
+    kept = updated["groupUuids"]
+    assert len(kept) == 2
+    assert kept[1] == made.properties["groupUuids"][0]
+    assert updated["ownerUrn"] == urn("nightly", VM_BACKUP_SERIES)
+    series = {urn("nightly", VM_BACKUP_SERIES): model_names(updated, VmBackupSeriesProperties)}
+    with zstack(simulator) as ctx:
+        deployment = {"resources": [{"type": VM_BACKUP_SERIES, "id": made.id, "outputs": updated}]}
+        orphans = {o.uuid: o.as_json() for o in find_stack_orphans(ctx, OWNER_STACK, deployment)}
+    assert_ownership({}, {}, series, live_groups_of(simulator.simulator), orphans)
 
 
 # -------------------------------------------------------------------------------------------- import

@@ -25,7 +25,12 @@ INPUTS = {
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    # Not `asyncio.run`: it leaves the main thread without a current loop, which later tests rely on.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def configured() -> ZStackProvider:
@@ -197,3 +202,14 @@ def test_the_schema_leaves_out_the_owner_inputs_and_marks_credentials_secret() -
     assert schema["provider"]["inputProperties"] == config
     assert backup["properties"]["mode"]["type"] == "string"
     assert "`auto`" in backup["properties"]["mode"]["description"]
+
+
+def test_messages_name_properties_by_their_schema_names() -> None:
+    provider = configured()
+    inputs = {**INPUTS, "volumeReadBandwidth": PropertyValue(10.0)}
+
+    checked = run(provider.check(p.CheckRequest(URN, {}, inputs, b"")))
+
+    (failure,) = checked.failures
+    assert failure.property == "volumeReadBandwidth"
+    assert failure.reason.startswith("volumeReadBandwidth must be at least 1024")
