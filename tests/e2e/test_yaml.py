@@ -444,10 +444,18 @@ def test_a_python_stack_and_a_yaml_stack_on_one_zstack_never_touch_each_others_b
 
     python_members = live_groups(python_stack)[python_group]
 
-    # The YAML stack takes its backup again and then goes away; the Python stack's group is not touched.
+    # The YAML stack takes its backup again; then it loses track of the new one, which is its orphan alone.
     (yaml_stack.directory / "Pulumi.yaml").write_text(_one_backup_program(installed_plugin, triggers='["2"]'))
     python_stack.forget_requests()
     yaml_stack.up()
+    retaken = yaml_stack.outputs()["group"]
+    (urn,) = [r["urn"] for r in yaml_stack.resources(VM_BACKUP)]
+    yaml_stack.run(["state", "delete", urn, "--yes"])
+
+    assert [o["group_uuid"] for o in _orphans_of(yaml_stack, STACK)] == [retaken]
+    assert _orphans_of(python_stack, STACK) == []
+    deleted = run_orphans(yaml_stack, "--stack", STACK, "--delete", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
     yaml_stack.destroy()
 
     assert not [r for r in python_stack.writes() if python_group in r.path], "the YAML stack wrote to it"
