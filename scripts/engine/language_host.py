@@ -14,10 +14,18 @@ toolchain:
   provider (`pulumi-resource-pulumi-python`) with `PULUMI_RUNTIME_VIRTUALENV` from the same option, so
   program and provider share the venv.
 - `InstallDependencies` (`pulumi install`) creates the venv when it is missing, upgrades pip, setuptools
-  and wheel, and installs `requirements.txt`, as the Go host does.
+  and wheel, and installs `requirements.txt`, as the Go host does. For a plugin (`is_plugin`: a
+  `runtime: python` PulumiPlugin.yaml directory, e.g. from the `packages:` of a Pulumi.yaml) the venv is
+  the plugin's own, `venv` in its directory unless PulumiPlugin.yaml's `virtualenv` option names another:
+  plugins never run on the ambient interpreter.
+- `RunPlugin` starts such a plugin as the Go host does when it has a `__main__.py`: the venv's
+  `python <plugin directory> ARGS...` in the engine's working directory, with the host's environment
+  (venv activated) overlaid by the engine's, its stdout and stderr streamed back as they come, and its exit
+  code when not 0. Ending the call kills it, as the engine's cancellation does for the Go host.
 
-Refused rather than ignored: the `typechecker` option, the uv/poetry toolchains and debugger attach.
-Plugin discovery is a no-op (dynamic providers need no plugin).
+Refused rather than ignored: the `typechecker` option, the uv/poetry toolchains, debugger attach, and
+plugins without a `__main__.py` (the Go host runs those as packages through `pulumi.run.plugin`).
+Plugin discovery is a no-op (dynamic providers need no plugin; a plugin of ours depends on no package).
 
 The host runs on its own interpreter (it needs `grpcio` and Pulumi's protobuf modules, which the
 project's interpreter may lack): `scripts/provide-engine` gives it a small virtual environment.
@@ -31,6 +39,7 @@ import contextlib
 import importlib.metadata
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -66,6 +75,15 @@ _ENGINE_HEALTH_PERIOD_S = 10.0
 _ENGINE_HEALTH_TIMEOUT_S = 10.0
 
 _CHILD_STOP_GRACE_S = 5.0
+
+# Each running plugin holds one call (RunPlugin streams until the plugin exits), beside Run and the rest.
+_MAX_CONCURRENT_CALLS = 32
+
+# The Go host's default `virtualenv` for plugins (RunPlugin, and InstallDependencies with is_plugin).
+_PLUGIN_VIRTUALENV = "venv"
+# How much of a plugin's output one RunPlugin message carries; a read returns what is there, so the port
+# line a provider prints reaches the engine at once.
+_PLUGIN_OUTPUT_CHUNK = 64 * 1024
 _PYTHON_VERSION_TIMEOUT_S = 30.0
 _PIP_LIST_TIMEOUT_S = 120.0
 
@@ -153,6 +171,8 @@ class Interpreter:
     """Absolute path of the `virtualenv` option, if the project sets one."""
     option: str = ""
     """The option as written in Pulumi.yaml, for messages."""
+    plugin: bool = False
+    """A plugin's environment (the option comes from PulumiPlugin.yaml, `venv` when it names none)."""
 
     @classmethod
     def for_project(cls, options: dict[str, Any], root: str) -> Interpreter:
@@ -161,6 +181,14 @@ class Interpreter:
             return cls(None)
         # Relative to the project root, like the Go host's resolveVirtualEnvironmentPath.
         return cls(Path(root or os.getcwd(), option).absolute(), option)
+
+    @classmethod
+    def for_plugin(cls, options: dict[str, Any], plugin_directory: str) -> Interpreter:
+        """A plugin always has a virtual environment of its own: `venv` in its directory unless its
+        PulumiPlugin.yaml names another, as the Go host does (it never runs plugins on the ambient Python).
+        """
+        option = str(options.get("virtualenv") or _PLUGIN_VIRTUALENV)
+        return cls(Path(plugin_directory, option).absolute(), option, plugin=True)
 
     @property
     def command(self) -> str:
@@ -182,10 +210,18 @@ class Interpreter:
             return None
         state = "doesn't appear to be a virtual environment" if self.virtualenv.exists() else "doesn't exist"
         python = self.virtualenv / "bin" / "python"
+        if self.plugin:
+            subject = f"The plugin's virtual environment {str(self.virtualenv)!r}"
+            where = "in the project that uses the plugin"
+        else:
+            subject = (
+                f"The 'virtualenv' option in Pulumi.yaml is set to {self.option!r}, "
+                f"but {str(self.virtualenv)!r}"
+            )
+            where = ""
         return (
-            f"The 'virtualenv' option in Pulumi.yaml is set to {self.option!r}, but {str(self.virtualenv)!r} "
-            f"{state}; run `pulumi install`, or these commands, to create the virtual environment and "
-            f"install dependencies into it:\n\n"
+            f"{subject} {state}; run `pulumi install`{' ' + where if where else ''}, or these commands, "
+            f"to create the virtual environment and install dependencies into it:\n\n"
             f"    1. python3 -m venv {self.virtualenv}\n"
             f"    2. {python} -m pip install --upgrade pip setuptools wheel\n"
             f"    3. {python} -m pip install -r requirements.txt\n"
@@ -216,26 +252,68 @@ def installed_distributions(interpreter: Interpreter, transitive: bool) -> list[
 
 
 class _Programs:
-    """Runs programs, and stops those still running at shutdown so that none is left orphaned."""
+    """Runs programs and plugins, and stops those still running at shutdown so that none is left orphaned."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self._closed = False
 
-    def run(self, argv: Sequence[str], cwd: str | None, env: dict[str, str]) -> int:
-        """Run a program to its end and return its exit code (negative: killed by that signal)."""
+    def _start(self, argv: Sequence[str], cwd: str | None, env: dict[str, str], output: int | None) -> Any:
         with self._lock:
             if self._closed:
                 raise ChildProcessError("the language host is shutting down")
-            # stdout/stderr are inherited: the engine shows what the language host writes.
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
+            )
             self._running.add(proc)
+        return proc
+
+    def _forget(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def run(self, argv: Sequence[str], cwd: str | None, env: dict[str, str]) -> int:
+        """Run a program to its end and return its exit code (negative: killed by that signal)."""
+        # stdout/stderr are inherited: the engine shows what the language host writes.
+        proc = self._start(argv, cwd, env, None)
         try:
-            return proc.wait()
+            return int(proc.wait())
         finally:
-            with self._lock:
-                self._running.discard(proc)
+            self._forget(proc)
+
+    def stream(
+        self, argv: Sequence[str], cwd: str | None, env: dict[str, str], context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        """Run a plugin, yielding its stdout and stderr as RunPlugin responses as they come, then its exit
+        code if it is not 0 (the Go host's MakeRunPluginStreams; a clean exit just ends the stream).
+
+        The engine stops the plugin by ending the call; the plugin is killed then, as the Go host's
+        exec.CommandContext does.
+        """
+        proc = self._start(argv, cwd, env, subprocess.PIPE)
+        context.add_callback(proc.kill)
+        chunks: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
+        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            threading.Thread(target=_pump, args=(pipe, name, chunks), daemon=True).start()
+        try:
+            open_pipes = 2
+            while open_pipes:
+                name, data = chunks.get()
+                if name == "stdout" and data:
+                    yield language_pb2.RunPluginResponse(stdout=data)
+                elif data:
+                    yield language_pb2.RunPluginResponse(stderr=data)
+                else:
+                    open_pipes -= 1
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:  # the engine went away mid-stream
+                proc.kill()
+                proc.wait()
+            self._forget(proc)
+        if code != 0:
+            yield language_pb2.RunPluginResponse(exitcode=code)
 
     def stop_all(self) -> None:
         with self._lock:
@@ -268,7 +346,8 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
 
     def GetRequiredPackages(self, request: Any, context: grpc.ServicerContext) -> Any:
         # The Go host reports installed `pulumi-*` distributions as resource plugins; ours need none,
-        # and reporting them would make the engine try to download plugins.
+        # and reporting them would make the engine try to download plugins. The engine asks this of a
+        # plugin directory too (its own dependencies on other packages): a plugin of ours has none.
         return language_pb2.GetRequiredPackagesResponse()
 
     def InstallDependencies(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -277,7 +356,10 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         if problems:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, _refusal(problems))
         root = request.info.root_directory or request.info.program_directory or request.directory
-        interpreter = Interpreter.for_project(options, root)
+        if request.is_plugin:
+            interpreter = Interpreter.for_plugin(options, root)
+        else:
+            interpreter = Interpreter.for_project(options, root)
         for message, command in _installation_steps(interpreter, Path(root or os.getcwd())):
             yield language_pb2.InstallDependenciesResponse(stdout=f"{message}\n".encode())
             failure = yield from _stream(command, root or None, interpreter.environment(dict(os.environ)))
@@ -319,6 +401,38 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             dependencies=[language_pb2.DependencyInfo(name=name, version=version) for name, version in found]
         )
 
+    def RunPlugin(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """Start a `runtime: python` plugin from its directory, as the Go host does for one with a
+        `__main__.py`: `<venv>/bin/python <plugin directory> ARGS...` in the engine's working directory.
+        """
+        options = json_format.MessageToDict(request.info.options)
+        problems = unsupported_options(options)
+        if request.attach_debugger:
+            problems.append("attach_debugger")
+        if problems:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, _refusal(problems))
+        plugin_directory = request.info.program_directory
+        root = request.info.root_directory or plugin_directory
+        if not (Path(root) / "__main__.py").is_file():
+            # The Go host would run a buildable package through `python -m pulumi.run.plugin NAME`.
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"the stand-in Python language host runs plugins from a __main__.py, and {root} has none",
+            )
+        interpreter = Interpreter.for_plugin(options, root)
+        missing = interpreter.missing()
+        if missing:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, missing)
+        argv = [interpreter.command, plugin_directory, *request.args]
+        env = plugin_environment(interpreter, request.env)
+        try:
+            yield from self.programs.stream(argv, request.pwd or None, env, context)
+        except OSError as exc:
+            context.abort(
+                grpc.StatusCode.UNKNOWN,
+                f"problem executing plugin program (could not run language executor): {exc}",
+            )
+
     def Run(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.attach_debugger:
             return language_pb2.RunResponse(
@@ -359,6 +473,27 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             reason = f"killed by signal {signal.Signals(-code).name}"
             return language_pb2.RunResponse(error=f"program exited unexpectedly: {reason}")
         return language_pb2.RunResponse(error=f"program exited with non-zero exit code: {code}")
+
+
+def _pump(pipe: Any, name: str, chunks: queue.SimpleQueue[tuple[str, bytes]]) -> None:
+    """Move what a plugin writes to `pipe` into `chunks`, then an empty chunk when the pipe closes."""
+    with pipe:
+        while data := os.read(pipe.fileno(), _PLUGIN_OUTPUT_CHUNK):
+            chunks.put((name, data))
+    chunks.put((name, b""))
+
+
+def plugin_environment(interpreter: Interpreter, engine_env: Sequence[str]) -> dict[str, str]:
+    """A plugin's environment as the Go host builds it: the host's own with the plugin's virtual environment
+    activated, then the engine's `KEY=VALUE` entries on top (Go keeps the last of duplicate keys, so the
+    engine's PATH wins over the activated one while VIRTUAL_ENV still names the plugin's venv).
+    """
+    env = interpreter.environment(dict(os.environ))
+    for entry in engine_env:
+        key, has_value, value = entry.partition("=")
+        if has_value:
+            env[key] = value
+    return env
 
 
 def _refusal(problems: list[str]) -> str:
@@ -426,7 +561,7 @@ def main(argv: Sequence[str]) -> int:
     version = args.engine_version or importlib.metadata.version("pulumi")
     host = LanguageHost(args.engine_address, executor, version)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8),
+        futures.ThreadPoolExecutor(max_workers=_MAX_CONCURRENT_CALLS),
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),

@@ -433,3 +433,198 @@ def test_host_without_its_executor_fails_at_start(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "missing executor" in done.stderr
     assert done.stdout == ""
+
+
+# A plugin's __main__.py: prints what it was started with as one JSON line on stdout and a line on stderr,
+# then acts on its last argument like FAKE_EXECUTOR.
+FAKE_PLUGIN = """
+    import json, os, sys, time
+    print(
+        json.dumps(
+            {
+                "argv": sys.argv,
+                "cwd": os.getcwd(),
+                "prefix": sys.prefix,
+                "virtual_env": os.environ.get("VIRTUAL_ENV"),
+                "from_engine": os.environ.get("FROM_ENGINE"),
+                "pid": os.getpid(),
+            }
+        ),
+        flush=True,
+    )
+    print("plugin stderr", file=sys.stderr, flush=True)
+    if sys.argv[-1] == "sleep":
+        time.sleep(600)
+    sys.exit(int(sys.argv[-1].removeprefix("exit=")))
+"""
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    """What a RunPlugin call streamed back."""
+
+    stdout: str
+    stderr: str
+    exit_codes: list[int]
+
+    @property
+    def started_with(self) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads(self.stdout.splitlines()[0])
+        return record
+
+
+def _plugin_dir(tmp_path: Path, *, venv: str | None = "venv") -> Path:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "PulumiPlugin.yaml").write_text("runtime: python\n")
+    (plugin / "__main__.py").write_text(textwrap.dedent(FAKE_PLUGIN))
+    if venv:
+        _make_venv(plugin / venv)
+    return plugin
+
+
+def _run_plugin_request(
+    plugin: Path, pwd: Path, *, action: str = "exit=0", options: Mapping[str, str] | None = None
+) -> Any:
+    info_options = struct_pb2.Struct()
+    info_options.update(dict(options or {}))
+    # As the engine asks for a PulumiPlugin.yaml plugin: root and program directory are the plugin's.
+    return language_pb2.RunPluginRequest(
+        pwd=str(pwd),
+        args=["127.0.0.1:50051", action],
+        env=["FROM_ENGINE=yes", f"PATH={os.environ['PATH']}"],
+        kind="resource",
+        info=language_pb2.ProgramInfo(
+            root_directory=str(plugin), program_directory=str(plugin), entry_point=".", options=info_options
+        ),
+    )
+
+
+def _run_plugin(host: RunningHost, request: Any) -> PluginRun:
+    stdout, stderr, codes = b"", b"", []
+    for message in host.stub.RunPlugin(request, timeout=RPC_TIMEOUT_S):
+        stdout += message.stdout
+        stderr += message.stderr
+        if message.WhichOneof("output") == "exitcode":
+            codes.append(message.exitcode)
+    return PluginRun(stdout.decode(), stderr.decode(), codes)
+
+
+def test_run_plugin_starts_its_main_on_the_plugin_venv_like_the_go_host(
+    host: RunningHost, tmp_path: Path
+) -> None:
+    plugin = _plugin_dir(tmp_path)
+    project = _program_dir(tmp_path)
+
+    run = _run_plugin(host, _run_plugin_request(plugin, project))
+
+    started = run.started_with
+    # `python <plugin directory> ARGS...`, in the engine's working directory.
+    assert started["argv"] == [str(plugin), "127.0.0.1:50051", "exit=0"]
+    assert started["cwd"] == str(project)
+    assert started["prefix"] == str(plugin / "venv"), "the plugin's own venv, not the ambient interpreter"
+    assert started["virtual_env"] == str(plugin / "venv")
+    assert started["from_engine"] == "yes", "the engine's environment reaches the plugin"
+    assert run.stderr == "plugin stderr\n"
+    assert run.exit_codes == [], "a clean exit just ends the stream"
+
+
+def test_run_plugin_streams_a_failing_exit_code(host: RunningHost, tmp_path: Path) -> None:
+    run = _run_plugin(host, _run_plugin_request(_plugin_dir(tmp_path), tmp_path, action="exit=3"))
+
+    assert run.exit_codes == [3]
+    assert run.stderr == "plugin stderr\n"
+
+
+def test_run_plugin_uses_the_virtualenv_its_settings_name(host: RunningHost, tmp_path: Path) -> None:
+    plugin = _plugin_dir(tmp_path, venv=".plugin-env")
+
+    run = _run_plugin(host, _run_plugin_request(plugin, tmp_path, options={"virtualenv": ".plugin-env"}))
+
+    assert run.started_with["prefix"] == str(plugin / ".plugin-env")
+
+
+def test_run_plugin_without_its_venv_says_to_install(host: RunningHost, tmp_path: Path) -> None:
+    plugin = _plugin_dir(tmp_path, venv=None)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        _run_plugin(host, _run_plugin_request(plugin, tmp_path))
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    details = str(raised.value.details())
+    assert f"The plugin's virtual environment '{plugin / 'venv'}' doesn't exist" in details
+    assert "run `pulumi install` in the project that uses the plugin" in details
+
+
+def test_run_plugin_refuses_a_plugin_without_main(host: RunningHost, tmp_path: Path) -> None:
+    plugin = _plugin_dir(tmp_path)
+    (plugin / "__main__.py").unlink()
+
+    with pytest.raises(grpc.RpcError) as raised:
+        _run_plugin(host, _run_plugin_request(plugin, tmp_path))
+
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "__main__.py" in str(raised.value.details())
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has exited (waited for by its parent) within a bounded wait."""
+    for _ in range(300):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ending_the_run_plugin_call_kills_the_plugin(host: RunningHost, tmp_path: Path) -> None:
+    call = host.stub.RunPlugin(
+        _run_plugin_request(_plugin_dir(tmp_path), tmp_path, action="sleep"), timeout=RPC_TIMEOUT_S
+    )
+    first = next(call)
+    pid = json.loads(first.stdout.decode().splitlines()[0])["pid"]
+
+    call.cancel()
+
+    assert _gone(pid), "the engine stops a plugin by ending its RunPlugin call"
+
+
+def test_closing_the_host_stops_a_running_plugin(host: RunningHost, tmp_path: Path) -> None:
+    call = host.stub.RunPlugin(
+        _run_plugin_request(_plugin_dir(tmp_path), tmp_path, action="sleep"), timeout=RPC_TIMEOUT_S
+    )
+    pid = json.loads(next(call).stdout.decode().splitlines()[0])["pid"]
+
+    assert _stop(host.process) == 0
+
+    assert _gone(pid)
+    call.cancel()
+
+
+def test_install_dependencies_of_a_plugin_makes_its_own_venv(host: RunningHost, tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin"
+    (plugin / "wheels").mkdir(parents=True)
+    wheel = _tiny_wheel(plugin / "wheels")
+    (plugin / "requirements.txt").write_text(f"./wheels/{wheel.name}\n")
+    info = language_pb2.ProgramInfo(
+        root_directory=str(plugin), program_directory=str(plugin), entry_point="."
+    )
+
+    shown = b"".join(
+        message.stdout + message.stderr
+        for message in host.stub.InstallDependencies(
+            language_pb2.InstallDependenciesRequest(info=info, is_plugin=True), timeout=INSTALL_TIMEOUT_S
+        )
+    ).decode()
+
+    # No virtualenv option: a plugin still gets one, `venv` in its directory, and never the ambient Python.
+    assert "Creating virtual environment..." in shown
+    imported = subprocess.run(
+        [str(plugin / "venv" / "bin" / "python"), "-c", "import tinypkg; print(tinypkg.ANSWER)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert imported.stdout.strip() == "42"
