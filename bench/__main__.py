@@ -1,9 +1,10 @@
 """Fleet benchmark, real Pulumi CLI against the ZStack simulator: `python -m bench [--only KEY ...]`.
 
-Every case runs the same fleet twice in one go: once as VmBackups, once as `bench.noop.Sleeper`, a dynamic
-resource whose create only sleeps as long as a backup job takes, on a host pool widened alike. The table it
-prints (markdown) puts each figure beside its target; docs/benchmarks.md holds a run and the machine it ran
-on. Figures are wall-clock times of whole CLI commands, so they include the engine's own start-up.
+Every case runs the same fleet twice in one go: once as VmBackups (or VmBackupSchedules), once as
+`bench.noop.Sleeper`, a dynamic resource whose create only sleeps as long as the ZStack job it stands for
+takes, on a host pool widened alike. The table it prints (markdown) puts each figure beside its target;
+docs/benchmarks.md holds a run and the machine it ran on. Figures are wall-clock times of whole CLI
+commands, so they include the engine's own start-up.
 """
 
 from __future__ import annotations
