@@ -1,9 +1,10 @@
 """Fleet benchmark, real Pulumi CLI against the ZStack simulator: `python -m bench [--only KEY ...]`.
 
-Every case runs the same fleet twice in one go: once as VmBackups, once as `bench.noop.Sleeper`, a dynamic
-resource whose create only sleeps as long as a backup job takes, on a host pool widened alike. The table it
-prints (markdown) puts each figure beside its target; docs/benchmarks.md holds a run and the machine it ran
-on. Figures are wall-clock times of whole CLI commands, so they include the engine's own start-up.
+Every case runs the same fleet twice in one go: once as VmBackups (or VmBackupSchedules), once as
+`bench.noop.Sleeper`, a dynamic resource whose create only sleeps as long as the ZStack job it stands for
+takes, on a host pool widened alike. The table it prints (markdown) puts each figure beside its target;
+docs/benchmarks.md holds a run and the machine it ran on. Figures are wall-clock times of whole CLI
+commands, so they include the engine's own start-up.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
+from pulumi_zstack_provider import VmBackupScheduleProperties
+from zstack_simulator import RunningSimulator, Settings, Simulator, StateData, seed, serve
 
 from tests.fixtures.engine import isolated_env, provide_engine, write_project
 
@@ -164,16 +167,90 @@ def noop_program(count: int, seconds: float) -> str:
     """
 
 
+#: The fleet's VMs and root volumes: kind digit, then a UUID v4 layout whose variant digit (9) no default
+#: seed uuid uses, then the index.
+FLEET_VM_PREFIX = "10000000000040009"
+FLEET_ROOT_VOLUME_PREFIX = "20000000000040009"
+
+
+def fleet_seed(count: int) -> StateData:
+    """The default seed plus `count` running VMs like build-01 (root volume only), one schedule each."""
+    data = seed.default_seed()
+    vm = next(v for v in data.vm_instances if v.uuid == seed.ROOT_ONLY_VM_UUID)
+    root = next(v for v in data.volumes if v.uuid == seed.ROOT_ONLY_VM_ROOT_VOLUME_UUID)
+    vms, roots = [], []
+    for i in range(count):
+        vm_uuid = f"{FLEET_VM_PREFIX}{i:015x}"
+        vms.append(vm.model_copy(update={"uuid": vm_uuid, "name": f"app-{i:03d}", "vm_nics": []}))
+        volume = {"uuid": f"{FLEET_ROOT_VOLUME_PREFIX}{i:015x}", "vm_instance_uuid": vm_uuid}
+        roots.append(root.model_copy(update={**volume, "name": f"ROOT-for-app-{i:03d}"}))
+    fleet = data.model_copy(update={"vm_instances": data.vm_instances + vms, "volumes": data.volumes + roots})
+    fleet.check()
+    return fleet
+
+
+#: What each schedule of the fleet asks for: nightly, keep a week.
+SCHEDULE_INPUTS = {"cron": "0 0 2 * * ?", "retention_count": 7}
+
+
+def schedule_program(count: int) -> str:
+    return f"""
+        import pulumi_zstack as zstack
+
+        for i in range({count}):
+            zstack.VmBackupSchedule(
+                f"vm-{{i}}",
+                root_volume_uuid=f"{FLEET_ROOT_VOLUME_PREFIX}{{i:015x}}",
+                backup_storage_uuids=[{seed.IMAGESTORE_BS_UUID!r}],
+                name=f"nightly-{{i}}",
+                **{SCHEDULE_INPUTS!r},
+            )
+    """
+
+
+def noop_schedule_program(count: int, seconds: float) -> str:
+    """The same inputs as `schedule_program` registers: every property of the model, the owner strings the
+    SDK adds, the user's values; carried by a Sleeper."""
+    unset = dict.fromkeys(p.name for p in VmBackupScheduleProperties.properties())
+    return f"""
+        import pulumi
+        from bench.noop import Sleeper
+
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        urn = f"urn:pulumi:{{stack}}::{{project}}::pulumi-python:dynamic/zstack:VmBackupSchedule::"
+        for i in range({count}):
+            Sleeper(
+                f"vm-{{i}}",
+                {seconds!r},
+                {{
+                    **{unset!r},
+                    "owner_stack": f"organization/{{project}}/{{stack}}",
+                    "owner_urn": f"{{urn}}vm-{{i}}",
+                    "root_volume_uuid": f"{FLEET_ROOT_VOLUME_PREFIX}{{i:015x}}",
+                    "backup_storage_uuids": [{seed.IMAGESTORE_BS_UUID!r}],
+                    "name": f"nightly-{{i}}",
+                    **{SCHEDULE_INPUTS!r},
+                }},
+            )
+    """
+
+
 #: How long the other async APIs (the user tag that marks a backup as recorded, deletes) take: a database
 #: write in ZStack, not a backup.
 OTHER_JOB_SECONDS = 0.1
 
 
+BACKUP_CREATE_PATH = "/zstack/v1/volumes/*/vm-backups"
+SCHEDULER_JOB_CREATE_PATH = "/zstack/v1/scheduler/jobs"
+
+
 @contextmanager
-def simulator(job_seconds: float) -> Iterator[RunningSimulator]:
-    sim = Simulator(Settings(job_seconds=OTHER_JOB_SECONDS, job_polls=None))
-    create = "/zstack/v1/volumes/*/vm-backups"
-    sim.faults.job_duration(seconds=job_seconds, method="POST", path=create, count=None)
+def simulator(
+    job_seconds: float, create_path: str = BACKUP_CREATE_PATH, data: StateData | None = None
+) -> Iterator[RunningSimulator]:
+    """A simulator whose creates at `create_path` take `job_seconds`; every other job OTHER_JOB_SECONDS."""
+    sim = Simulator(Settings(job_seconds=OTHER_JOB_SECONDS, job_polls=None), seed=data)
+    sim.faults.job_duration(seconds=job_seconds, method="POST", path=create_path, count=None)
     with serve(sim) as running:
         yield running
 
@@ -194,6 +271,17 @@ def count_api(running: RunningSimulator, api: str) -> int:
 
 def fmt_s(run: Run) -> str:
     return f"{run.seconds:.1f} s"
+
+
+def most_in_flight(jobs: Sequence[Mapping[str, Any]]) -> int:
+    """The largest number of jobs that were running at the same moment, from the simulator's job records."""
+    # At equal times an end sorts before a start: a job seen done as another is submitted did not overlap.
+    events = sorted([(job["doneAt"], -1) for job in jobs] + [(job["submittedAt"], 1) for job in jobs])
+    running = most = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    return most
 
 
 class Benchmark:
@@ -276,6 +364,97 @@ class Benchmark:
             ratio <= 1.15,
         )
 
+    def _previews(
+        self,
+        running: RunningSimulator,
+        projects: tuple[Path, Path],
+        envs: tuple[Mapping[str, str], Mapping[str, str]],
+        flags: Sequence[str],
+        repeats: int,
+    ) -> tuple[float, float, int]:
+        """Median seconds of ours and of the no-op, run in turns so that both see the same load, and the
+        most ZStack requests one of our previews made."""
+        ours, theirs, most_requests = [], [], 0
+        for _ in range(repeats):
+            running.simulator.clear_requests()
+            ours.append(self.ws.run(["preview", *flags], projects[0], envs[0]).seconds)
+            most_requests = max(most_requests, len(running.simulator.requests()))
+            theirs.append(self.ws.run(["preview", *flags], projects[1], envs[1]).seconds)
+        return statistics.median(ours), statistics.median(theirs), most_requests
+
+    def schedule_previews(self, count: int, parallel: int, target_ratio: float, repeats: int = 3) -> None:
+        """`preview` of `count` new VmBackupSchedules, then, once they exist, of the same with no change."""
+        flags = ["--parallel", str(parallel)]
+        envs: tuple[Mapping[str, str], Mapping[str, str]]
+        with simulator(OTHER_JOB_SECONDS, SCHEDULER_JOB_CREATE_PATH, fleet_seed(count)) as running:
+            envs = zstack_env(running, parallel), {WORKERS_VARIABLE: str(parallel)}
+            projects = (
+                self.ws.project(f"preview{count}sched-zstack", schedule_program(count), envs[0]),
+                self.ws.project(
+                    f"preview{count}sched-noop", noop_schedule_program(count, OTHER_JOB_SECONDS), envs[1]
+                ),
+            )
+            for existing in (False, True):
+                if existing:
+                    for project, env in zip(projects, envs, strict=True):
+                        self.ws.run(["up", "--skip-preview", *flags], project, env)
+                    made = len(running.simulator.scheduler_jobs())
+                    if made != count:
+                        raise RuntimeError(f"`up` made {made} scheduler jobs, not {count}")
+                    flags.append("--expect-no-changes")
+                ours_s, noop_s, requests = self._previews(running, projects, envs, flags, repeats)
+                ratio = ours_s / noop_s
+                what = "existing VmBackupSchedules, no changes" if existing else "new VmBackupSchedules"
+                self.report.add(
+                    f"`preview` of {count} {what} (`--parallel {parallel}`, "
+                    f"median of {repeats}; ZStack requests: {requests})",
+                    f"{ours_s:.1f} s ({ratio:.2f}x)",
+                    f"{noop_s:.1f} s",
+                    f"≤ {target_ratio:g}x no-op, 0 requests",
+                    ratio <= target_ratio and requests == 0,
+                )
+
+    def schedule_up(self, count: int, job_seconds: float, parallel: int, target_s: float) -> None:
+        """`up` of `count` VmBackupSchedules whose CreateSchedulerJob takes `job_seconds` in ZStack: side by
+        side means the scheduler jobs overlap, and the `up` takes about one job, not `count` of them."""
+        flags = ["--parallel", str(parallel)]
+        noop_env = {WORKERS_VARIABLE: str(parallel)}
+        with simulator(job_seconds, SCHEDULER_JOB_CREATE_PATH, fleet_seed(count)) as running:
+            env = zstack_env(running, parallel)
+            ours = self.ws.project(f"up{count}sched-zstack", schedule_program(count), env)
+            theirs = self.ws.project(
+                f"up{count}sched-noop", noop_schedule_program(count, job_seconds), noop_env
+            )
+            running.simulator.clear_requests()
+            up = self.ws.run(["up", "--skip-preview", *flags], ours, env)
+            requests = len(running.simulator.requests())
+            jobs = running.simulator.jobs()
+            noop_up = self.ws.run(["up", "--skip-preview", *flags], theirs, noop_env)
+        failed = [j for j in jobs if j["state"] != "done" or j["errorCode"] is not None]
+        if failed:
+            raise RuntimeError(f"ZStack jobs of the `up` failed or never ended: {failed[:3]}")
+        creates = [j for j in jobs if j["api"] == "CreateSchedulerJob"]
+        if len(creates) != count:
+            raise RuntimeError(f"`up` submitted {len(creates)} CreateSchedulerJob, not {count}")
+        peak = most_in_flight(creates)
+        serial_s = sum(j["doneAt"] - j["submittedAt"] for j in jobs)
+        self.report.add(
+            f"`up` of {count} VmBackupSchedules, CreateSchedulerJob takes {job_seconds:g} s "
+            f"(`--parallel {parallel}`, maxConcurrentOperations {parallel})",
+            f"{fmt_s(up)}, {requests / count:.1f} ZStack requests per schedule",
+            fmt_s(noop_up),
+            f"≤ {target_s:g} s",
+            up.seconds <= target_s,
+        )
+        self.report.add(
+            f"side by side: CreateSchedulerJob running at once in that `up`; its {len(jobs)} ZStack jobs "
+            "one after another",
+            f"{peak} of {count}; {serial_s:.0f} s, {serial_s / up.seconds:.0f}x the `up`",
+            "",
+            f"all {count} at once",
+            peak == count,
+        )
+
     def memory(self, count: int, job_seconds: float) -> None:
         flags = ["--parallel", "64"]
         with simulator(job_seconds) as running:
@@ -341,6 +520,8 @@ CASES: dict[str, Callable[[Benchmark], None]] = {
     "preview500": lambda b: b.preview_new(500),
     "memory500": lambda b: b.memory(500, 1.0),
     "imports": lambda b: b.imports(),
+    "preview200sched": lambda b: b.schedule_previews(200, 64, 1.2),
+    "up100sched": lambda b: b.schedule_up(100, 10.0, 128, 20.0),
 }
 
 

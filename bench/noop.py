@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -32,5 +33,14 @@ class SleepProvider(ResourceProvider):
 
 
 class Sleeper(Resource, module="bench", name="Sleeper"):
-    def __init__(self, name: str, seconds: float, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(SleepProvider(), name, {"seconds": seconds}, opts)
+    """`inputs` are carried, never read: they make the no-op as large on the wire and in state as the
+    resource it stands for."""
+
+    def __init__(
+        self,
+        name: str,
+        seconds: float,
+        inputs: Mapping[str, Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(SleepProvider(), name, {**(inputs or {}), "seconds": seconds}, opts)

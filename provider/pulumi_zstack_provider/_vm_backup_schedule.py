@@ -300,13 +300,19 @@ class _Calls:
             max_poll_interval=self.limits.max_poll_interval,
         )
 
-    def make(self, path: str, what: str, body: Mapping[str, Any], exists: Callable[[], bool]) -> None:
-        """Create an object under an owned id, once: an attempt whose answer was lost may have made it."""
+    def make(
+        self, path: str, what: str, body: Mapping[str, Any], exists: Callable[[], bool]
+    ) -> dict[str, Any] | None:
+        """Create an object under an owned id, once: an attempt whose answer was lost may have made it.
+
+        Returns the job's result, or None when the object turned out to exist already.
+        """
         try:
-            self.run("POST", path, what, body)
+            return self.run("POST", path, what, body)
         except (JobNotFoundError, JobFailedError):
             if not exists():
                 raise
+            return None
 
     def job(self, job_uuid: str) -> dict[str, Any] | None:
         found = self.ctx.client.query(f"scheduler/jobs/{job_uuid}", deadline=self.limits.deadline)
@@ -410,10 +416,10 @@ class VmBackupScheduleResource(ResourceDefinition[VmBackupScheduleProperties]):
             }
             if props.description:
                 params["description"] = props.description
-            calls.make(
+            made = calls.make(
                 "/scheduler/jobs", "job create", {"params": params}, lambda: calls.job(job_uuid) is not None
             )
-            job = calls.job(job_uuid)
+            job = made["inventory"] if made and made.get("inventory") else calls.job(job_uuid)
         # Paused before any trigger is bound, so that a disabled schedule never runs.
         if not props.is_enabled and (job or {}).get("state") != "Disabled":
             calls.change_state(job_uuid, enable=False)
@@ -651,9 +657,10 @@ def _sweep_unrecorded(calls: _Calls, owner: Owner, *, keep: str | None) -> None:
     would run backups no state knows of) and its triggers that fire no job."""
     ctx = calls.ctx
     jobs = [str(j["uuid"]) for j in ctx.client.query("scheduler/jobs", f"uuid~={owner.like_pattern}")]
-    tags = tags_by_resource(ctx, jobs)
-    for job_uuid in jobs:
-        if job_uuid != keep and not tags.get(job_uuid, GroupTags()).handed_out:
+    others = [j for j in jobs if j != keep]
+    tags = tags_by_resource(ctx, others)
+    for job_uuid in others:
+        if not tags.get(job_uuid, GroupTags()).handed_out:
             ctx.progress(
                 f"{calls.subject}: deleting scheduler job {job_uuid}, an attempt that never reached the stack"
             )
