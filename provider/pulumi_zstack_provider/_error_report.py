@@ -7,9 +7,15 @@ the host module's globals on every call; `install` replaces that global with a r
 `format_exc()` gives just the message when the exception being handled is one of ours, and the usual
 traceback for anything else, so other dynamic providers in the same program keep their tracebacks.
 
-`PULUMI_ZSTACK_DEBUG=1` leaves the host as it is (full tracebacks). If a Pulumi release changes the host
-so that this no longer fits, `install` changes nothing and prints one warning line; the errors are then
-shown with tracebacks, as without this module.
+The same hook lets an operation that failed after making its resource hand that resource to the engine:
+an exception carrying `status_details` (a serialized `google.rpc.Status` holding Pulumi's
+`ErrorResourceInitFailed`) has them sent as the call's `grpc-status-details-bin` trailer, which the engine
+reads as "created, but failed to initialize": it keeps the resource and its properties in the state, fails
+the operation, and updates the resource at the next `pulumi up`.
+
+`PULUMI_ZSTACK_DEBUG=1` leaves the host as it is (full tracebacks, and no partial results). If a Pulumi
+release changes the host so that this no longer fits, `install` changes nothing and prints one warning
+line; the errors are then shown with tracebacks, as without this module.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ DEBUG_VARIABLE = "PULUMI_ZSTACK_DEBUG"
 HOST_MODULE = "pulumi.dynamic.__main__"
 # The servicer methods the host wraps with `_abort_with_traceback`; provider errors surface through these.
 WRAPPED_METHODS = ("Check", "Diff", "Create", "Read", "Update", "Delete")
+
+#: The gRPC trailer that carries a status's details (grpc-go reads it into `status.Details()`).
+STATUS_DETAILS_TRAILER = "grpc-status-details-bin"
 
 _lock = threading.Lock()
 _host_refused = False  # the check failed once in this process: warned, never retried
@@ -45,6 +54,13 @@ class _Reporter:
     def format_exc(self, *args: Any, **kwargs: Any) -> str:
         error = sys.exc_info()[1]
         if self.ours and isinstance(error, self.ours):
+            details = getattr(error, "status_details", None)
+            if isinstance(details, bytes):
+                # The caller is the decorator's wrapper, about to abort the call with what this returns.
+                context = sys._getframe(1).f_locals.get("context")
+                set_trailer = getattr(context, "set_trailing_metadata", None)
+                if callable(set_trailer):
+                    set_trailer(((STATUS_DETAILS_TRAILER, details),))
             return str(error)
         return str(self._real.format_exc(*args, **kwargs))
 
@@ -66,6 +82,8 @@ def check_host(namespace: Mapping[str, Any]) -> None:
     wrappers = [c for c in decorator.__code__.co_consts if isinstance(c, types.CodeType)]
     if len(wrappers) != 1 or not {"traceback", "format_exc"} <= set(wrappers[0].co_names):
         raise HostChanged("_abort_with_traceback no longer calls traceback.format_exc")
+    if "context" not in wrappers[0].co_varnames:
+        raise HostChanged("_abort_with_traceback no longer names the call's context `context`")
     servicer = namespace.get("DynamicResourceProviderServicer")
     for method in WRAPPED_METHODS:
         code = getattr(getattr(servicer, method, None), "__code__", None)
@@ -78,6 +96,12 @@ def running_host() -> types.ModuleType | None:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     return main if spec is not None and spec.name == HOST_MODULE else None
+
+
+def reports_partial_results() -> bool:
+    """Whether this process is a host whose error hook is installed, so `status_details` reach the engine."""
+    host = running_host()
+    return host is not None and isinstance(vars(host).get("traceback"), _Reporter)
 
 
 def install(*ours: type[BaseException]) -> None:

@@ -7,6 +7,7 @@ configuration, credentials and the HTTP client live in this module, inside the p
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -32,7 +33,8 @@ from pydantic_core import ErrorDetails
 from . import _concurrency
 from ._client import ConfigurationError, ConnectionSettings, ZStackError
 from ._error_report import install as install_error_report
-from ._resource import OperationContext, ResourceDefinition
+from ._error_report import reports_partial_results
+from ._resource import IncompleteOperation, OperationContext, ResourceDefinition
 from ._schema import CROSS_PROPERTY, UNKNOWN_INPUTS, ResourceModel, Role, contains_unknown
 
 if TYPE_CHECKING:
@@ -45,6 +47,56 @@ logger = logging.getLogger("pulumi_zstack")
 
 class ProviderError(Exception):
     """What the engine shows when an operation fails: the client's message, without its chain."""
+
+
+class PartialResultError(ProviderError):
+    """A failed operation whose resource exists: `status_details` tell the engine to keep it in the state."""
+
+    def __init__(self, message: str, status_details: bytes) -> None:
+        super().__init__(message)
+        self.status_details = status_details
+
+
+#: google.rpc.Code UNKNOWN: the code the host aborts every failed call with; the details must carry the same.
+_UNKNOWN_CODE = 2
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def initialization_failure(resource_id: str, properties: dict[str, Any], message: str) -> bytes:
+    """A serialized `google.rpc.Status` whose one detail is Pulumi's `ErrorResourceInitFailed`.
+
+    Encoded here (three fields) rather than with googleapis-common-protos, which the pulumi package only
+    brings in indirectly.
+    """
+    from google.protobuf import any_pb2
+    from pulumi.runtime import rpc
+    from pulumi.runtime.proto import provider_pb2
+
+    loop = asyncio.new_event_loop()
+    try:
+        struct = loop.run_until_complete(rpc.serialize_properties(properties, {}))
+    finally:
+        loop.close()
+    detail = any_pb2.Any()
+    detail.Pack(provider_pb2.ErrorResourceInitFailed(id=resource_id, properties=struct, reasons=[message]))
+    return (
+        _varint(1 << 3)
+        + _varint(_UNKNOWN_CODE)
+        + _field(2, message.encode())
+        + _field(3, detail.SerializeToString())
+    )
 
 
 class _Runtime:
@@ -193,7 +245,10 @@ class SchemaProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         model = self._model.model_validate(self._model.user_supplied(props))
-        resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
+        try:
+            resource_id, outputs = self._call(lambda ctx: self.definition.create(ctx, model))
+        except IncompleteOperation as incomplete:
+            return CreateResult(incomplete.resource_id, self._keep(incomplete, props))
         return CreateResult(resource_id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -210,7 +265,10 @@ class SchemaProvider(ResourceProvider):
         ]
         if in_place or self.definition.pending_update(olds):
             model = self._model.model_validate(self._model.user_supplied(news))
-            return UpdateResult(self._call(lambda ctx: self.definition.update(ctx, id_, olds, model)))
+            try:
+                return UpdateResult(self._call(lambda ctx: self.definition.update(ctx, id_, olds, model)))
+            except IncompleteOperation as incomplete:
+                return UpdateResult(self._keep(incomplete, news))
         # Only settings changed: they change how later operations run, and nothing in ZStack. Create-only
         # inputs keep the values the resource was made with.
         settings = {p.name: news.get(p.name) for p in self._model.properties_with(Role.SETTING)}
@@ -219,9 +277,26 @@ class SchemaProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         self._call(lambda ctx: self.definition.delete(ctx, id_, props))
 
+    @staticmethod
+    def _keep(incomplete: IncompleteOperation, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Hand a resource that exists to the engine, and fail the operation where the host allows both.
+
+        Inside Pulumi's dynamic-provider host the failure carries the properties (the engine keeps the
+        resource, fails the operation and updates the resource at the next `up`); elsewhere, or with
+        PULUMI_ZSTACK_DEBUG=1, the operation succeeds with a warning, and the outputs record the work left.
+        """
+        if reports_partial_results():
+            recorded = {**incomplete.outputs, "__provider": props.get("__provider")}
+            details = initialization_failure(incomplete.resource_id, recorded, str(incomplete))
+            raise PartialResultError(str(incomplete), details)
+        logger.warning("warning: %s", incomplete)
+        return incomplete.outputs
+
     def _call(self, operation: Callable[[OperationContext], T]) -> T:
         try:
             with _concurrency.operation_slot():
                 return operation(OperationContext(_runtime.client()))
+        except IncompleteOperation:
+            raise
         except ZStackError as error:
             raise ProviderError(str(error)) from None
