@@ -223,6 +223,8 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
                 remove_copy(
                     ctx, resource_id, store, olds.get("owner_claim"), limits, subject=subject, hint=hint
                 )
+            if dropped:
+                group = BackupGroup(resource_id, live_members(ctx, resource_id), props.root_volume_uuid)
             group = self._copy(ctx, props, group, subject)
         except CopyFailed as error:
             raise IncompleteOperation(

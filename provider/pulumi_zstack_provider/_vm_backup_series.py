@@ -283,6 +283,8 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
             try:
                 for store in dropped:
                     remove_copy(ctx, group_uuid, store, claim, limits, subject=subject, hint=hint)
+                if dropped:
+                    group = BackupGroup(group_uuid, live_members(ctx, group_uuid), props.root_volume_uuid)
                 group = make_copies(
                     ctx,
                     group,
