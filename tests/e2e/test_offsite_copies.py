@@ -165,3 +165,24 @@ def test_a_series_with_a_copy_store_keeps_every_kept_backup_on_both_stores(zstac
 
     zstack_stack.destroy()
     assert_nothing_left(zstack_stack)
+
+
+@pytest.mark.parametrize(
+    ("copies", "reason"),
+    [
+        ([SOURCE], f"copy_to_backup_storage_uuids must not list backup_storage_uuid ({SOURCE})"),
+        ([OFFSITE, OFFSITE], f"copy_to_backup_storage_uuids lists {OFFSITE} more than once"),
+        (["offsite"], "copy_to_backup_storage_uuids.0 must be a ZStack UUID"),
+    ],
+)
+def test_bad_copy_stores_fail_the_preview_without_a_request(
+    zstack_stack: ZStackStack, copies: list[str], reason: str
+) -> None:
+    zstack_stack.write_program(backup_program(copies))
+    zstack_stack.forget_requests()
+
+    done = zstack_stack.run(["preview"], check=False)
+
+    assert done.returncode != 0
+    assert reason in done.stdout + done.stderr
+    assert zstack_stack.requests() == [], "a preview with invalid inputs reached ZStack"
