@@ -91,6 +91,13 @@ def test_a_backup_with_a_copy_is_stable_and_a_lost_copy_is_made_again_in_place(
     done = zstack_stack.run(["preview", "--expect-no-changes"], check=False)
     assert done.returncode != 0, "the drift check passed although the offsite copy is gone"
 
+    # The update that makes the copy again fails once: the state keeps the backup, the copy still pending.
+    zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    failed = zstack_stack.run(["up", "--skip-preview"], check=False)
+    assert failed.returncode != 0, "the up succeeded although the offsite copy failed"
+    assert f"to backup storage {OFFSITE} failed" in failed.stdout + failed.stderr
+    assert outputs_of(zstack_stack, VM_BACKUP_TYPE)["copy_pending"] == [OFFSITE]
+
     zstack_stack.up()
     assert zstack_stack.outputs()["group_uuid"] == group
     assert stores_by_group(zstack_stack) == {group: BOTH}
@@ -186,3 +193,29 @@ def test_bad_copy_stores_fail_the_preview_without_a_request(
     assert done.returncode != 0
     assert reason in done.stdout + done.stderr
     assert zstack_stack.requests() == [], "a preview with invalid inputs reached ZStack"
+
+
+def test_a_series_release_whose_copy_fails_keeps_its_new_backup_and_the_next_up_copies_it(
+    zstack_stack: ZStackStack,
+) -> None:
+    zstack_stack.write_program(series_program("1.0"))
+    zstack_stack.up()
+    zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    zstack_stack.write_program(series_program("1.1"))
+
+    failed = zstack_stack.run(["up", "--skip-preview"], check=False)
+
+    assert failed.returncode != 0, "the release succeeded although its offsite copy failed"
+    state = outputs_of(zstack_stack, SERIES_TYPE)
+    newest = state["backups"][0]
+    assert newest["triggers"] == ["1.1"], "the backup taken for the release was lost from the state"
+    assert state["copy_pending"] == [{"group_uuid": newest["group_uuid"], "backup_storage_uuid": OFFSITE}]
+    assert stores_by_group(zstack_stack)[newest["group_uuid"]] == [SOURCE]
+    assert [s["op"] for s in zstack_stack.preview().steps(SERIES_TYPE)] == ["update"]
+
+    zstack_stack.up()
+    kept = zstack_stack.outputs()["backups"]
+    assert [b["group_uuid"] for b in kept] == [b["group_uuid"] for b in state["backups"]]
+    assert stores_by_group(zstack_stack) == dict.fromkeys((b["group_uuid"] for b in kept), BOTH)
+    zstack_stack.run(["preview", "--expect-no-changes"])
+    check_ownership(zstack_stack)
