@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from ._client import JobFailedError, JobNotFoundError, OperationTimeoutError, PollSchedule, ZStackError
 from ._ownership import GroupTags, Owner, OwnerTag, first_free, handed_out, tags_of
 from ._resource import OperationContext
-from ._schema import Input, Output, ResourceModel, Role, Setting
+from ._schema import Input, Output, ResourceModel, Role, Setting, cross_property_error, unknown_in
 from ._types import Bandwidth, Duration, ZStackUuid, parse_duration, parse_size, parse_zstack_timestamp
 
 logger = logging.getLogger("pulumi_zstack")
@@ -114,9 +114,19 @@ class CreateVmBackupInputs(OwnedResourceInputs):
         "backup is made.",
     )
 
+    copy_to_backup_storage_uuids: Annotated[list[ZStackUuid] | None, Input()] = Field(
+        default=None,
+        description="Offsite copies: after each backup is taken, it is copied "
+        "(SyncVmBackupFromImageStoreBackupStorage) to each of these ImageStore backup storages. A change "
+        "is an update, never a new backup: a store added gets a copy of what exists, a store removed loses "
+        "its copy. Refresh notices a copy deleted outside Pulumi and the next update makes it again; "
+        "destroy deletes every copy.",
+    )
+
     create_timeout: Annotated[Duration | None, Setting()] = Field(
         default=None,
-        description=f"How long taking one backup may take, e.g. '90m' (default {DEFAULT_CREATE_TIMEOUT}).",
+        description=f"How long taking one backup, or making its copies, may take, e.g. '90m' (default "
+        f"{DEFAULT_CREATE_TIMEOUT}).",
     )
     delete_timeout: Annotated[Duration | None, Setting()] = Field(
         default=None, description=f"How long deleting one backup may take (default {DEFAULT_DELETE_TIMEOUT})."
@@ -125,6 +135,27 @@ class CreateVmBackupInputs(OwnedResourceInputs):
         default=None,
         description=f"Longest wait between two polls of a ZStack job (default {DEFAULT_MAX_POLL_INTERVAL}).",
     )
+
+    def shaping_inputs(self, *excluded: str) -> dict[str, Any]:
+        # Copies are made of what exists and change in place: the groups' ids and owner tags ignore them.
+        return super().shaping_inputs("copy_to_backup_storage_uuids", *excluded)
+
+    @field_validator("copy_to_backup_storage_uuids")
+    @classmethod
+    def _distinct_copy_stores(cls, stores: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if not stores:
+            return None
+        repeated = sorted({s for s in stores if stores.count(s) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        source = info.data.get("backup_storage_uuid")
+        if source in stores and "backup_storage_uuid" not in unknown_in(info):
+            raise cross_property_error(
+                "copy_to_backup_storage_uuids",
+                f"copy_to_backup_storage_uuids must not list backup_storage_uuid ({source}): the backup is "
+                "taken there, a copy goes to another store",
+            )
+        return stores
 
     def request_body(self, group_uuid: str) -> dict[str, Any]:
         """CreateVmBackup's body; unset options are left out, since ZStack refuses empty values."""
@@ -211,6 +242,7 @@ class BackupGroup:
     ) -> None:
         self.group_uuid = group_uuid
         self.members = members
+        self.root_volume_hint = root_volume_hint
         roots = [m for m in members if m.type == "Root"]
         if not roots and root_volume_hint:  # documented example responses omit `type`
             roots = [m for m in members if m.volume_uuid == root_volume_hint]
@@ -232,13 +264,16 @@ class BackupGroup:
     def ordered_members(self) -> list[WireVolumeBackup]:
         return sorted(self.members, key=lambda m: (m is not self.root, m.volume_uuid or "", m.uuid))
 
-    def observed_inputs(self) -> dict[str, Any]:
+    def observed_inputs(self, copy_stores: Sequence[str] | None = None) -> dict[str, Any]:
         """The CreateVmBackup inputs ZStack reports back, used to detect drift on refresh."""
         root = self.root
         if root is None:
             return {}
         observed: dict[str, Any] = {"root_volume_uuid": root.volume_uuid, "description": root.description}
-        storages = sorted({r.backup_storage_uuid for r in root.backup_storage_refs if r.backup_storage_uuid})
+        storages = sorted(
+            {r.backup_storage_uuid for r in root.backup_storage_refs if r.backup_storage_uuid}
+            - set(copy_stores or [])
+        )
         if len(storages) == 1:
             observed["backup_storage_uuid"] = storages[0]
         return observed
@@ -701,3 +736,174 @@ def sweep_unrecorded(
 #: doDeleteVolumeBackup). So pruning a series or replacing a backup never breaks a backup that stays kept.
 #: ZStack before 4.7.11 does not know the parameter and ignores it, as any unknown query parameter.
 DELETE_PARAMS = {"deleteMode": "Permissive", "handleDependency": "true"}
+
+
+# ----------------------------------------------------------------- offsite copies
+
+#: A copy on a backup storage is a `backupStorageRefs` entry of each member; these are still being written.
+_COPY_IN_PROGRESS = frozenset({"Creating", "Downloading"})
+
+
+class CopyFailed(ZStackError):
+    """A backup group could not be copied to (or its copy removed from) one backup storage."""
+
+
+def _ref_on(member: WireVolumeBackup, storage_uuid: str) -> _WireStorageRef | None:
+    return next((r for r in member.backup_storage_refs if r.backup_storage_uuid == storage_uuid), None)
+
+
+def copy_complete(group: BackupGroup, storage_uuid: str) -> bool:
+    """Whether every member of the group has a Ready copy on `storage_uuid`."""
+    return bool(group.members) and all(
+        (ref := _ref_on(m, storage_uuid)) is not None and ref.status == "Ready" for m in group.members
+    )
+
+
+def complete_stores(group: BackupGroup) -> list[str]:
+    """Every backup storage that holds the whole group, Ready (the one it was taken to included)."""
+    stores = {
+        r.backup_storage_uuid for m in group.members for r in m.backup_storage_refs if r.backup_storage_uuid
+    }
+    return sorted(s for s in stores if copy_complete(group, s))
+
+
+def missing_copies(group: BackupGroup, copy_stores: Sequence[str] | None) -> list[str]:
+    """The stores of `copy_stores` that do not hold the whole group yet."""
+    return sorted(s for s in copy_stores or [] if not copy_complete(group, s))
+
+
+def copy_sync_body(source_uuid: str, destination_uuid: str) -> dict[str, Any]:
+    """The body of SyncVmBackupFromImageStoreBackupStorage (Java SDK, its Action class)."""
+    return {
+        "syncVmBackupFromImageStoreBackupStorage": {
+            "srcBackupStorageUuid": source_uuid,
+            "dstBackupStorageUuid": destination_uuid,
+        }
+    }
+
+
+def make_copies(
+    ctx: OperationContext,
+    group: BackupGroup,
+    source_uuid: str,
+    copy_stores: Sequence[str] | None,
+    limits: Limits,
+    *,
+    subject: str,
+    hint: str,
+) -> BackupGroup:
+    """Copy the group to every store of `copy_stores` that does not hold it whole yet; the group as it ends.
+
+    Idempotent: a store that already holds a Ready copy of every member is not copied again, and a copy still
+    being written (an earlier, interrupted run) is waited for before anything is sent. Raises `CopyFailed`
+    naming the group and the store; the copies made before it stay.
+    """
+    for store in copy_stores or []:
+        if copy_complete(group, store):
+            continue
+        group = _wait_for_copy_in_progress(ctx, group, store, limits, subject)
+        if copy_complete(group, store):
+            continue
+        ctx.progress(f"{subject}: copying backup group {group.group_uuid} to backup storage {store}")
+        failure: ZStackError | None = None
+        try:
+            ctx.run_job(
+                "PUT",
+                f"/vm-backups/{group.group_uuid}/actions",
+                body=copy_sync_body(source_uuid, store),
+                deadline=limits.deadline,
+                operation=f"copy of {subject} to backup storage {store}",
+                timeout_hint=hint,
+                max_poll_interval=limits.max_poll_interval,
+            )
+        except ZStackError as error:
+            failure = error  # a failed poll does not prove a failed copy: the query below tells
+        group = BackupGroup(group.group_uuid, live_members(ctx, group.group_uuid), group.root_volume_hint)
+        if not copy_complete(group, store):
+            reason = (
+                str(failure).rstrip(".")
+                if failure
+                else "ZStack reported it done, but a member has no Ready copy there"
+            )
+            raise CopyFailed(
+                f"{subject}: the copy of backup group {group.group_uuid} to backup storage {store} failed: "
+                f"{reason}. The backup itself is kept; run `pulumi up` again to make the copy."
+            )
+    return group
+
+
+def _wait_for_copy_in_progress(
+    ctx: OperationContext, group: BackupGroup, store: str, limits: Limits, subject: str
+) -> BackupGroup:
+    schedule, started = PollSchedule(max_interval=limits.max_poll_interval), time.monotonic()
+    while True:
+        writing = [
+            m
+            for m in group.members
+            if (ref := _ref_on(m, store)) is not None and ref.status in _COPY_IN_PROGRESS
+        ]
+        if not writing:
+            return group
+        interval = schedule.wait(time.monotonic() - started)
+        if time.monotonic() + interval > limits.deadline:
+            raise CopyFailed(
+                f"{subject}: the copy of backup group {group.group_uuid} to backup storage {store} is still "
+                f"being written after {limits.allowed}; run `pulumi up` again once ZStack has finished it."
+            )
+        ctx.progress(
+            f"{subject}: waiting for the copy of {len(writing)} of {len(group.members)} volume backups to "
+            f"backup storage {store} to finish"
+        )
+        time.sleep(interval)
+        group = BackupGroup(group.group_uuid, live_members(ctx, group.group_uuid), group.root_volume_hint)
+
+
+def remove_copy(
+    ctx: OperationContext,
+    group_uuid: str,
+    store: str,
+    claim: str | None,
+    limits: Limits,
+    *,
+    subject: str,
+    hint: str,
+) -> None:
+    """Delete the copy of a group the state holds from one backup storage (DeleteVmBackup with
+    `backupStorageUuids`): the group and its other copies stay. Another resource's group is left alone."""
+    members = live_members(ctx, group_uuid)
+    group = BackupGroup(group_uuid, members, None)
+    if not any(_live_ref(m, store) for m in members):
+        return
+    if not group_tags(ctx, group).held_by(claim):
+        logger.warning(
+            "warning: %s: copy on backup storage %s kept: another resource holds the group", subject, store
+        )
+        return
+    ctx.progress(f"{subject}: deleting the copy of backup group {group_uuid} on backup storage {store}")
+    try:
+        ctx.run_job(
+            "DELETE",
+            f"/vm-backups/{group_uuid}",
+            params={**DELETE_PARAMS, "backupStorageUuids": store},
+            operation=f"delete of the copy of {subject} on backup storage {store}",
+            deadline=limits.deadline,
+            timeout_hint=hint,
+            max_poll_interval=limits.max_poll_interval,
+        )
+    except ZStackError as error:
+        failure: ZStackError | None = error
+    else:
+        failure = None
+    left = [m.uuid for m in live_members(ctx, group_uuid) if _live_ref(m, store)]
+    if left:
+        reason = f": {str(failure).rstrip('.')}" if failure else ""
+        raise CopyFailed(
+            f"{subject}: the copy of backup group {group_uuid} on backup storage {store} could not be "
+            f"deleted ({len(left)} volume backup(s) still there){reason}. Run `pulumi up` again."
+        )
+
+
+def _live_ref(member: WireVolumeBackup, store: str) -> bool:
+    # A ref left `Deleted` keeps bits later backups build on (handleDependency); ZStack purges it with them.
+    ref = _ref_on(member, store)
+    return ref is not None and ref.status != "Deleted"

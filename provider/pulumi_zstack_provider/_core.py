@@ -22,7 +22,7 @@ from . import _concurrency
 from ._client import ConnectionSettings, ZStackError
 from ._client._errors import ConfigurationError
 from ._ownership import Owner
-from ._resource import OperationContext, ReadOutcome, ResourceDefinition
+from ._resource import IncompleteOperation, OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import CROSS_PROPERTY, UNKNOWN_INPUTS, ResourceModel, Role, contains_unknown
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ T = TypeVar("T")
 
 class ProviderError(Exception):
     """What the engine shows when an operation fails: the client's message, without its chain."""
+
+
+class PartialResultError(ProviderError):
+    """A failed operation whose resource exists: `status_details` (a serialized `google.rpc.Status` holding
+    Pulumi's `ErrorResourceInitFailed`) tell the engine to keep it in the state and fail the operation."""
+
+    def __init__(self, message: str, status_details: bytes) -> None:
+        super().__init__(message)
+        self.status_details = status_details
 
 
 class Runtime:
@@ -252,5 +261,7 @@ class ResourceCore:
         try:
             with _concurrency.operation_slot():
                 return operation(OperationContext(self.runtime.client()))
+        except IncompleteOperation:
+            raise  # each door hands the resource to the engine its own way
         except ZStackError as error:
             raise ProviderError(str(error)) from None

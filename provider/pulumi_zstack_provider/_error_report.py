@@ -7,9 +7,15 @@ the host module's globals on every call; `install` replaces that global with a r
 `format_exc()` gives just the message when the exception being handled is one of ours, and the usual
 traceback for anything else, so other dynamic providers in the same program keep their tracebacks.
 
-`PULUMI_ZSTACK_DEBUG=1` leaves the host as it is (full tracebacks). If a Pulumi release changes the host
-so that this no longer fits, `install` changes nothing and prints one warning line; the errors are then
-shown with tracebacks, as without this module.
+The same hook lets an operation that failed after making its resource hand that resource to the engine:
+an exception carrying `status_details` (a serialized `google.rpc.Status` holding Pulumi's
+`ErrorResourceInitFailed`) has them sent as the call's `grpc-status-details-bin` trailer, which the engine
+reads as "created, but failed to initialize": it keeps the resource and its properties in the state, fails
+the operation, and updates the resource at the next `pulumi up`.
+
+`PULUMI_ZSTACK_DEBUG=1` leaves the host as it is (full tracebacks, and no partial results). If a Pulumi
+release changes the host so that this no longer fits, `install` changes nothing and prints one warning
+line; the errors are then shown with tracebacks, as without this module.
 """
 
 from __future__ import annotations
@@ -20,12 +26,18 @@ import threading
 import traceback
 import types
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from google.protobuf import struct_pb2
 
 DEBUG_VARIABLE = "PULUMI_ZSTACK_DEBUG"
 HOST_MODULE = "pulumi.dynamic.__main__"
 # The servicer methods the host wraps with `_abort_with_traceback`; provider errors surface through these.
 WRAPPED_METHODS = ("Check", "Diff", "Create", "Read", "Update", "Delete")
+
+#: The gRPC trailer that carries a status's details (grpc-go reads it into `status.Details()`).
+STATUS_DETAILS_TRAILER = "grpc-status-details-bin"
 
 _lock = threading.Lock()
 _host_refused = False  # the check failed once in this process: warned, never retried
@@ -45,6 +57,13 @@ class _Reporter:
     def format_exc(self, *args: Any, **kwargs: Any) -> str:
         error = sys.exc_info()[1]
         if self.ours and isinstance(error, self.ours):
+            details = getattr(error, "status_details", None)
+            if isinstance(details, bytes):
+                # The caller is the decorator's wrapper, about to abort the call with what this returns.
+                context = sys._getframe(1).f_locals.get("context")
+                set_trailer = getattr(context, "set_trailing_metadata", None)
+                if callable(set_trailer):
+                    set_trailer(((STATUS_DETAILS_TRAILER, details),))
             return str(error)
         return str(self._real.format_exc(*args, **kwargs))
 
@@ -66,6 +85,8 @@ def check_host(namespace: Mapping[str, Any]) -> None:
     wrappers = [c for c in decorator.__code__.co_consts if isinstance(c, types.CodeType)]
     if len(wrappers) != 1 or not {"traceback", "format_exc"} <= set(wrappers[0].co_names):
         raise HostChanged("_abort_with_traceback no longer calls traceback.format_exc")
+    if "context" not in wrappers[0].co_varnames:
+        raise HostChanged("_abort_with_traceback no longer names the call's context `context`")
     servicer = namespace.get("DynamicResourceProviderServicer")
     for method in WRAPPED_METHODS:
         code = getattr(getattr(servicer, method, None), "__code__", None)
@@ -78,6 +99,12 @@ def running_host() -> types.ModuleType | None:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     return main if spec is not None and spec.name == HOST_MODULE else None
+
+
+def reports_partial_results() -> bool:
+    """Whether this process is a host whose error hook is installed, so `status_details` reach the engine."""
+    host = running_host()
+    return host is not None and isinstance(vars(host).get("traceback"), _Reporter)
 
 
 def install(*ours: type[BaseException]) -> None:
@@ -105,3 +132,40 @@ def install(*ours: type[BaseException]) -> None:
             reporter = _Reporter(traceback)
             setattr(host, "traceback", reporter)  # noqa: B010 - a global of the host module
         reporter.ours = tuple({*reporter.ours, *ours})
+
+
+#: google.rpc.Code UNKNOWN: the code every failed call is aborted with; the details must carry the same.
+_UNKNOWN_CODE = 2
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def initialization_failure(resource_id: str, properties: struct_pb2.Struct, message: str) -> bytes:
+    """A serialized `google.rpc.Status` whose one detail is Pulumi's `ErrorResourceInitFailed`.
+
+    Encoded here (three fields) rather than with googleapis-common-protos, which the pulumi package only
+    brings in indirectly.
+    """
+    from google.protobuf import any_pb2
+    from pulumi.runtime.proto import provider_pb2
+
+    detail = any_pb2.Any()
+    failed = provider_pb2.ErrorResourceInitFailed(id=resource_id, properties=properties, reasons=[message])
+    detail.Pack(failed)
+    return (
+        _varint(1 << 3)
+        + _varint(_UNKNOWN_CODE)
+        + _field(2, message.encode())
+        + _field(3, detail.SerializeToString())
+    )

@@ -8,9 +8,11 @@ each operation does is `_core`'s, shared with the native plugin.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import sys
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -25,16 +27,17 @@ from pulumi.dynamic import (
 )
 
 from . import _concurrency
-from ._core import ProviderError, ResourceCore, Runtime
+from ._core import PartialResultError, ProviderError, ResourceCore, Runtime
+from ._error_report import initialization_failure, reports_partial_results
 from ._error_report import install as install_error_report
-from ._resource import ResourceDefinition
+from ._resource import IncompleteOperation, ResourceDefinition
 
 logger = logging.getLogger("pulumi_zstack")
 
 _runtime = Runtime()
 atexit.register(lambda: _runtime.close())
 
-__all__ = ["ProviderError", "SchemaProvider"]
+__all__ = ["PartialResultError", "ProviderError", "SchemaProvider"]
 
 
 def setup_logging() -> None:
@@ -76,7 +79,10 @@ class SchemaProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        resource_id, outputs = self._core.create(props)
+        try:
+            resource_id, outputs = self._core.create(props)
+        except IncompleteOperation as incomplete:
+            return CreateResult(incomplete.resource_id, _keep(incomplete, props))
         return CreateResult(resource_id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -86,7 +92,32 @@ class SchemaProvider(ResourceProvider):
         return ReadResult(id_, {**outcome.inputs, **outcome.outputs}, outcome.inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._core.update(id_, olds, news))
+        try:
+            return UpdateResult(self._core.update(id_, olds, news))
+        except IncompleteOperation as incomplete:
+            return UpdateResult(_keep(incomplete, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         self._core.delete(id_, props)
+
+
+def _keep(incomplete: IncompleteOperation, props: Mapping[str, Any]) -> dict[str, Any]:
+    """Hand a resource that exists to the engine, and fail the operation where the host allows both.
+
+    Inside Pulumi's dynamic-provider host the failure carries the properties (the engine keeps the resource,
+    fails the operation and updates the resource at the next `up`); elsewhere, or with PULUMI_ZSTACK_DEBUG=1,
+    the operation succeeds with a warning, and the outputs record the work left.
+    """
+    if reports_partial_results():
+        from pulumi.runtime import rpc
+
+        recorded = {**incomplete.outputs, "__provider": props.get("__provider")}
+        loop = asyncio.new_event_loop()
+        try:
+            struct = loop.run_until_complete(rpc.serialize_properties(recorded, {}))
+        finally:
+            loop.close()
+        details = initialization_failure(incomplete.resource_id, struct, str(incomplete))
+        raise PartialResultError(str(incomplete), details)
+    logger.warning("warning: %s", incomplete)
+    return incomplete.outputs

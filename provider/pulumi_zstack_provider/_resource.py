@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from ._client import ZStackError
 from ._ownership import GroupTags
 from ._schema import ResourceModel
 
@@ -27,6 +28,19 @@ PROGRESS_EVERY_SECONDS = 10.0
 class ReadOutcome:
     outputs: dict[str, Any]
     inputs: dict[str, Any]
+
+
+class IncompleteOperation(ZStackError):
+    """A create or update that failed after its resource came to exist (e.g. a backup taken, its copy not).
+
+    `outputs` are the resource's properties as they now are: the engine must keep them in the state, so the
+    next `pulumi up` finishes the work (an update) instead of making the resource again.
+    """
+
+    def __init__(self, message: str, resource_id: str, outputs: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.outputs = outputs
 
 
 class OperationContext:

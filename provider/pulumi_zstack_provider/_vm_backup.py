@@ -11,21 +11,28 @@ from ._backup_group import (
     DEFAULT_CREATE_TIMEOUT,
     DEFAULT_DELETE_TIMEOUT,
     BackupGroup,
+    CopyFailed,
     CreateVmBackupInputs,
     Limits,
     candidates,
     claim_group,
+    complete_stores,
+    copy_complete,
     delete_if_held,
     group_tags,
     live_members,
     logger,
+    make_copies,
+    missing_copies,
     original_name,
     owned_groups,
+    remove_copy,
     sweep_unrecorded,
     take_backup,
 )
+from ._client import ZStackError
 from ._ownership import GroupTags, OwnerTag, digest, handed_out, new_claim
-from ._resource import OperationContext, ReadOutcome, ResourceDefinition
+from ._resource import IncompleteOperation, OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output
 from ._types import ZStackUuid
 
@@ -84,11 +91,39 @@ class VmBackupProperties(CreateVmBackupInputs):
         description="Volumes whose backup in this group was deleted outside Pulumi. Set by refresh; the next "
         "update makes the whole backup again.",
     )
+    backup_storage_uuids: Annotated[list[str] | None, Output()] = Field(
+        default=None,
+        description="Every backup storage that holds the whole group (each volume backup Ready there): the "
+        "one it was taken to and its offsite copies.",
+    )
+    copies: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+        default=None,
+        description="One entry per store of `copy_to_backup_storage_uuids`: backup_storage_uuid, complete "
+        "(every volume backup has a Ready copy there).",
+    )
+    copy_pending: Annotated[list[str] | None, Output()] = Field(
+        default=None,
+        description="Stores of `copy_to_backup_storage_uuids` that do not hold a complete copy (a failed "
+        "copy, or one deleted outside Pulumi and found by refresh). The next update makes them; until then "
+        "a preview shows an update.",
+    )
 
 
-def _outputs(group: BackupGroup) -> dict[str, Any]:
+def _copy_outputs(group: BackupGroup, copy_stores: list[str] | None) -> dict[str, Any]:
+    return {
+        "backup_storage_uuids": complete_stores(group),
+        "copies": [
+            {"backup_storage_uuid": s, "complete": copy_complete(group, s)} for s in sorted(copy_stores or [])
+        ]
+        or None,
+        "copy_pending": missing_copies(group, copy_stores) or None,
+    }
+
+
+def _outputs(group: BackupGroup, copy_stores: list[str] | None) -> dict[str, Any]:
     root = group.root
     return {
+        **_copy_outputs(group, copy_stores),
         "group_uuid": group.group_uuid,
         "vm_instance_uuid": group.vm_instance_uuid,
         "uuid": root.uuid if root else None,
@@ -105,6 +140,15 @@ def _outputs(group: BackupGroup) -> dict[str, Any]:
         "members": [m.as_member() for m in group.ordered_members()],
         "total_size": group.total_size,
     }
+
+
+def _copy_limits(props: VmBackupProperties, group_uuid: str) -> tuple[Limits, str]:
+    limits = Limits.start(props.create_timeout, DEFAULT_CREATE_TIMEOUT, props.max_poll_interval)
+    hint = (
+        f"Raise the `create_timeout` input of this VmBackup (now {limits.allowed}) and run `pulumi up` "
+        f"again: backup group {group_uuid} is kept, and the copies it lacks are made then."
+    )
+    return limits, hint
 
 
 class VmBackupResource(ResourceDefinition[VmBackupProperties]):
@@ -142,14 +186,83 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         tag = OwnerTag(owner.stack_key, group_uuid, claim, inputs_digest, props.owner_urn)
         claim_group(ctx, group, tag, subject=subject, current=current)
         handed_out.add(group_uuid)
-        return group_uuid, {**props.model_dump(), **_outputs(group), "owner_claim": claim}
+        made = {**props.model_dump(), "owner_claim": claim}
+        try:
+            group = self._copy(ctx, props, group, subject)
+        except CopyFailed as error:
+            raise IncompleteOperation(
+                str(error), group_uuid, {**made, **self._reread(ctx, group, props)}
+            ) from None
+        return group_uuid, {**made, **_outputs(group, props.copy_to_backup_storage_uuids)}
+
+    def update(
+        self, ctx: OperationContext, resource_id: str, olds: Mapping[str, Any], props: VmBackupProperties
+    ) -> dict[str, Any]:
+        """Offsite copies, the one thing that changes in place: copy to the stores listed, and delete the
+        copies on stores no longer listed."""
+        subject = f"VmBackup {resource_id}"
+        members = live_members(ctx, resource_id)
+        if not members:
+            raise ZStackError(
+                f"{subject}: the backup group is gone from ZStack; run `pulumi refresh` to drop it from the "
+                "stack"
+            )
+        group = BackupGroup(resource_id, members, props.root_volume_uuid)
+        kept = {
+            "owner_claim": olds.get("owner_claim"),
+            "missing_members": olds.get("missing_members"),
+        }
+        made = {**props.model_dump(), **kept}
+        wanted = set(props.copy_to_backup_storage_uuids or [])
+        dropped = sorted(
+            set(olds.get("copy_to_backup_storage_uuids") or []) - wanted - {props.backup_storage_uuid}
+        )
+        limits, hint = _copy_limits(props, resource_id)
+        try:
+            for store in dropped:
+                remove_copy(
+                    ctx, resource_id, store, olds.get("owner_claim"), limits, subject=subject, hint=hint
+                )
+            if dropped:
+                group = BackupGroup(resource_id, live_members(ctx, resource_id), props.root_volume_uuid)
+            group = self._copy(ctx, props, group, subject)
+        except CopyFailed as error:
+            raise IncompleteOperation(
+                str(error), resource_id, {**made, **self._reread(ctx, group, props)}
+            ) from None
+        return {**made, **_outputs(group, props.copy_to_backup_storage_uuids)}
+
+    def pending_update(self, state: Mapping[str, Any]) -> bool:
+        return bool(state.get("copy_pending"))
+
+    @staticmethod
+    def _copy(
+        ctx: OperationContext, props: VmBackupProperties, group: BackupGroup, subject: str
+    ) -> BackupGroup:
+        limits, hint = _copy_limits(props, group.group_uuid)
+        return make_copies(
+            ctx,
+            group,
+            props.backup_storage_uuid,
+            props.copy_to_backup_storage_uuids,
+            limits,
+            subject=subject,
+            hint=hint,
+        )
+
+    @staticmethod
+    def _reread(ctx: OperationContext, group: BackupGroup, props: VmBackupProperties) -> dict[str, Any]:
+        """The outputs after a failed copy, as ZStack now holds the group (some copies may be made)."""
+        current = BackupGroup(group.group_uuid, live_members(ctx, group.group_uuid), props.root_volume_uuid)
+        return _outputs(current if current.members else group, props.copy_to_backup_storage_uuids)
 
     def read(self, ctx: OperationContext, resource_id: str, state: Mapping[str, Any]) -> ReadOutcome | None:
         members = live_members(ctx, resource_id)
         if not members:
             return None
         group = BackupGroup(resource_id, members, state.get("root_volume_uuid"))
-        outputs = _outputs(group)
+        copy_stores = state.get("copy_to_backup_storage_uuids")
+        outputs = _outputs(group, copy_stores)
         live_volumes = {m.volume_uuid for m in members}
         recorded = {m.get("volume_uuid") for m in state.get("members") or [] if isinstance(m, Mapping)}
         missing = (recorded | set(state.get("missing_members") or [])) - live_volumes - {None}
@@ -158,7 +271,7 @@ class VmBackupResource(ResourceDefinition[VmBackupProperties]):
         inputs = {
             "group_uuid": resource_id,
             **VmBackupProperties.user_supplied(state),
-            **group.observed_inputs(),
+            **group.observed_inputs(copy_stores),
         }
         if not inputs.get("name"):  # adopted with VmBackup.get: recover the name ZStack was given
             inputs["name"] = original_name(outputs["backup_name"])

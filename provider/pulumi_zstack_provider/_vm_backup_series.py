@@ -17,21 +17,26 @@ from ._backup_group import (
     DEFAULT_CREATE_TIMEOUT,
     DEFAULT_DELETE_TIMEOUT,
     BackupGroup,
+    CopyFailed,
     CreateVmBackupInputs,
     Limits,
     OwnedGroups,
     candidates,
     claim_group,
+    complete_stores,
     delete_if_held,
     live_groups,
+    live_members,
     logger,
+    make_copies,
     owned_groups,
+    remove_copy,
     sweep_unrecorded,
     take_backup,
 )
 from ._client import ZStackError
 from ._ownership import Owner, OwnerTag, digest, handed_out, new_claim
-from ._resource import OperationContext, ReadOutcome, ResourceDefinition
+from ._resource import IncompleteOperation, OperationContext, ReadOutcome, ResourceDefinition
 from ._schema import Input, Output, canonical_json
 from ._types import PositiveCount, ZStackUuid
 
@@ -67,7 +72,9 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
     backups: Annotated[list[dict[str, Any]] | None, Output()] = Field(
         default=None,
         description="One entry per kept backup, newest first: group_uuid, take (its number in the series), "
-        "create_date, triggers (the values it was taken for), total_size (bytes), status, volume_uuids.",
+        "create_date, triggers (the values it was taken for), total_size (bytes), status, volume_uuids, "
+        "backup_storage_uuids (every store that holds the whole backup: the one it was taken to and its "
+        "offsite copies).",
     )
     vm_instance_uuid: Annotated[str | None, Output()] = Field(default=None, description="The backed-up VM.")
     takes: Annotated[int | None, Output()] = Field(
@@ -84,11 +91,18 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
         "a broken backup found by refresh). The next update deletes them; until then a preview shows an "
         "update.",
     )
+    copy_pending: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+        default=None,
+        description="Copies that `copy_to_backup_storage_uuids` asks for and ZStack does not hold "
+        "complete (a failed copy, or one deleted outside Pulumi and found by refresh), as group_uuid, "
+        "backup_storage_uuid. The next update makes them; until then a preview shows an update.",
+    )
 
 
 def _entry(group: BackupGroup, take: int, triggers: Any) -> dict[str, Any]:
     root = group.root
     return {
+        "backup_storage_uuids": complete_stores(group),
         "group_uuid": group.group_uuid,
         "take": take,
         "create_date": root.create_date if root else None,
@@ -107,8 +121,16 @@ def _series_outputs(
     *,
     claim: str | None,
     prune_pending: list[str],
+    copy_stores: list[str] | None,
 ) -> dict[str, Any]:
+    pending = [
+        {"group_uuid": b["group_uuid"], "backup_storage_uuid": store}
+        for b in backups
+        for store in sorted(copy_stores or [])
+        if store not in (b.get("backup_storage_uuids") or [])
+    ]
     return {
+        "copy_pending": pending or None,
         "series_uuid": series_uuid,
         "group_uuids": [b["group_uuid"] for b in backups],
         "latest_group_uuid": backups[0]["group_uuid"] if backups else None,
@@ -163,11 +185,22 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
             )
         claim = new_claim()
         group = self._take(ctx, props, owner, owned, series_uuid, 1, claim)
-        backups = [_entry(group, 1, props.triggers)]
-        outputs = _series_outputs(
-            series_uuid, backups, 1, group.vm_instance_uuid, claim=claim, prune_pending=[]
+        backups, failures = self._copies(
+            ctx, props, series_uuid, [_entry(group, 1, props.triggers)], [], claim
         )
-        return series_uuid, {**props.model_dump(), **outputs}
+        outputs = _series_outputs(
+            series_uuid,
+            backups,
+            1,
+            group.vm_instance_uuid,
+            claim=claim,
+            prune_pending=[],
+            copy_stores=props.copy_to_backup_storage_uuids,
+        )
+        made = {**props.model_dump(), **outputs}
+        if failures:
+            raise IncompleteOperation(" ".join(failures), series_uuid, made)
+        return series_uuid, made
 
     def update(
         self,
@@ -192,13 +225,80 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
         # Oldest first, so an interruption leaves the newest backups in place.
         prune = [*(olds.get("prune_pending") or []), *(b["group_uuid"] for b in reversed(beyond))]
         failed = self._prune(ctx, resource_id, prune, claim, props)
-        outputs = _series_outputs(
-            resource_id, kept, takes, vm_instance_uuid, claim=claim, prune_pending=failed
+        dropped = sorted(
+            set(olds.get("copy_to_backup_storage_uuids") or [])
+            - set(props.copy_to_backup_storage_uuids or [])
+            - {props.backup_storage_uuid}
         )
-        return {**props.model_dump(), **outputs}
+        kept, failures = self._copies(ctx, props, resource_id, kept, dropped, claim)
+        outputs = _series_outputs(
+            resource_id,
+            kept,
+            takes,
+            vm_instance_uuid,
+            claim=claim,
+            prune_pending=failed,
+            copy_stores=props.copy_to_backup_storage_uuids,
+        )
+        made = {**props.model_dump(), **outputs}
+        if failures:
+            raise IncompleteOperation(" ".join(failures), resource_id, made)
+        return made
 
     def pending_update(self, state: Mapping[str, Any]) -> bool:
-        return bool(state.get("prune_pending"))
+        return bool(state.get("prune_pending") or state.get("copy_pending"))
+
+    def _copies(
+        self,
+        ctx: OperationContext,
+        props: VmBackupSeriesProperties,
+        series_uuid: str,
+        backups: list[dict[str, Any]],
+        dropped: list[str],
+        claim: str | None,
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Make the offsite copies the kept backups lack, and delete their copies on `dropped` stores.
+
+        Returns the entries as ZStack now holds them, and the failures: a failed copy does not stop the
+        others, and never loses a backup (the caller hands every entry to the engine).
+        """
+        if not backups or not (props.copy_to_backup_storage_uuids or dropped):
+            return backups, []
+        live = live_groups(ctx, [b["group_uuid"] for b in backups])
+        limits = Limits.start(props.create_timeout, DEFAULT_CREATE_TIMEOUT, props.max_poll_interval)
+        hint = (
+            f"Raise the `create_timeout` input of this VmBackupSeries (now {limits.allowed}) and run "
+            "`pulumi up` again: the backups are kept, and the copies they lack are made then."
+        )
+        entries: list[dict[str, Any]] = []
+        failures: list[str] = []
+        for entry in backups:
+            group_uuid = entry["group_uuid"]
+            members = live.get(group_uuid)
+            if not members:
+                entries.append(entry)
+                continue
+            group = BackupGroup(group_uuid, members, props.root_volume_uuid)
+            subject = f"VmBackupSeries {series_uuid} backup {entry.get('take')} (group {group_uuid})"
+            try:
+                for store in dropped:
+                    remove_copy(ctx, group_uuid, store, claim, limits, subject=subject, hint=hint)
+                if dropped:
+                    group = BackupGroup(group_uuid, live_members(ctx, group_uuid), props.root_volume_uuid)
+                group = make_copies(
+                    ctx,
+                    group,
+                    props.backup_storage_uuid,
+                    props.copy_to_backup_storage_uuids,
+                    limits,
+                    subject=subject,
+                    hint=hint,
+                )
+            except CopyFailed as error:
+                failures.append(str(error))
+                group = BackupGroup(group_uuid, live_members(ctx, group_uuid), props.root_volume_uuid)
+            entries.append({**entry, "backup_storage_uuids": complete_stores(group)})
+        return entries, failures
 
     def _take(
         self,
@@ -304,13 +404,14 @@ class VmBackupSeriesResource(ResourceDefinition[VmBackupSeriesProperties]):
                 newest.vm_instance_uuid if newest else state.get("vm_instance_uuid"),
                 claim=state.get("owner_claim"),
                 prune_pending=pending,
+                copy_stores=state.get("copy_to_backup_storage_uuids"),
             ),
             "missing_group_uuids": sorted({*(state.get("missing_group_uuids") or []), *missing}) or None,
         }
         inputs = {
             "series_uuid": resource_id,
             **VmBackupSeriesProperties.user_supplied(state),
-            **(newest.observed_inputs() if newest else {}),
+            **(newest.observed_inputs(state.get("copy_to_backup_storage_uuids")) if newest else {}),
         }
         return ReadOutcome(outputs=outputs, inputs=inputs)
 

@@ -44,11 +44,12 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from . import _concurrency
 from ._client._settings import MAX_CONCURRENT_OPERATIONS_LIMIT
-from ._core import ProviderError, ResourceCore, Runtime
-from ._error_report import debug_requested
+from ._core import PartialResultError, ProviderError, ResourceCore, Runtime
+from ._error_report import STATUS_DETAILS_TRAILER, debug_requested, initialization_failure
 from ._ownership import DEFAULT_ORGANIZATION, Owner
 from ._package_schema import OWNER_INPUTS, PACKAGE, RESOURCES, package_schema_json, wire_name
 from ._provider import logger
+from ._resource import IncompleteOperation
 from ._schema import UNKNOWN, Role
 
 #: Threads beyond the operation cap: checks, diffs and reads keep running while every slot is busy.
@@ -167,6 +168,14 @@ class _Door:
     def wire(self, name: str) -> str:
         return self._wire_names.get(name, name)
 
+    def partial_result(self, incomplete: IncompleteOperation, secrets: set[str]) -> PartialResultError:
+        """The failure that hands a resource that exists to the engine: it keeps the resource with these
+        properties, fails the operation, and updates the resource at the next `up`."""
+        message = self.speak(str(incomplete))
+        properties = PropertyValue.marshal_map(self.outbound(incomplete.outputs, secrets))
+        details = initialization_failure(incomplete.resource_id, properties, message)
+        return PartialResultError(message, details)
+
     def speak(self, message: str) -> str:
         """`message` (the core's, for either door) with the properties it names under the schema's names."""
         return self._names_in_text.sub(lambda m: self.wire(m.group(1)), message)
@@ -274,7 +283,10 @@ class ZStackProvider(p.Provider):
                 if spec.role is Role.OUTPUT or spec.identity
             }
             return p.CreateResponse(resource_id="", properties=door.outbound({**computed, **props}, secrets))
-        resource_id, outputs = await self._run(door, request.urn, lambda: door.core.create(props))
+        try:
+            resource_id, outputs = await self._run(door, request.urn, lambda: door.core.create(props))
+        except IncompleteOperation as incomplete:
+            raise door.partial_result(incomplete, secrets) from None
         return p.CreateResponse(resource_id=resource_id, properties=door.outbound(outputs, secrets))
 
     async def read(self, request: p.ReadRequest) -> p.ReadResponse:
@@ -303,9 +315,12 @@ class ZStackProvider(p.Provider):
         news.update({k: olds[k] for k in OWNER_INPUTS if olds.get(k)} or owner_inputs(owner_of(request.urn)))
         if request.preview:
             return p.UpdateResponse(properties=door.outbound({**olds, **news}, secrets | old_secrets))
-        outputs = await self._run(
-            door, request.urn, lambda: door.core.update(request.resource_id, olds, news)
-        )
+        try:
+            outputs = await self._run(
+                door, request.urn, lambda: door.core.update(request.resource_id, olds, news)
+            )
+        except IncompleteOperation as incomplete:
+            raise door.partial_result(incomplete, secrets | old_secrets) from None
         return p.UpdateResponse(properties=door.outbound(outputs, secrets | old_secrets))
 
     async def delete(self, request: p.DeleteRequest) -> None:
@@ -322,7 +337,9 @@ def _one_line_errors(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awa
             # Newer servers re-raise with the traceback appended; ours is then the exception it handled.
             ours = error if isinstance(error, ProviderError) else error.__context__
             if isinstance(ours, ProviderError):
-                await context.abort(grpc.StatusCode.UNKNOWN, str(ours))
+                details = getattr(ours, "status_details", None)
+                trailer = ((STATUS_DETAILS_TRAILER, details),) if isinstance(details, bytes) else ()
+                await context.abort(grpc.StatusCode.UNKNOWN, str(ours), trailing_metadata=trailer)
             raise
 
     return answer

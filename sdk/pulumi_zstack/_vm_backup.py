@@ -39,6 +39,11 @@ class VmBackupArgs:
     """ZStack system tags for each volume backup."""
     user_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
     """ZStack user tags."""
+    copy_to_backup_storage_uuids: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    """Offsite copies: after each backup is taken it is copied to each of these ImageStore backup storages
+    (not ``backup_storage_uuid``). Changing the list is an update: a store added gets a copy of what exists,
+    a store removed loses its copy. A failed copy fails the operation but keeps the backup; the next
+    ``pulumi up`` makes the copy."""
     triggers: pulumi.Input[list[Any]] | None = None
     """Any JSON values. A change takes a new backup; the old one is deleted once the new one is Ready.
     ``triggers=[app_version]`` takes a backup before each release."""
@@ -84,6 +89,7 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     network_write_bandwidth: pulumi.Output[int | None]
     system_tags: pulumi.Output[list[str] | None]
     user_tags: pulumi.Output[list[str] | None]
+    copy_to_backup_storage_uuids: pulumi.Output[list[str] | None]
     triggers: pulumi.Output[list[Any] | None]
     create_timeout: pulumi.Output[str | None]
     delete_timeout: pulumi.Output[str | None]
@@ -117,6 +123,13 @@ class VmBackup(pulumi.dynamic.Resource, module="zstack", name="VmBackup"):
     ``state``, ``status``, ``size``, ``mode``, ``create_date``, ``last_op_date``, ``backup_storage_refs``."""
     total_size: pulumi.Output[int]
     """Sum of the members' sizes in bytes."""
+    backup_storage_uuids: pulumi.Output[list[str]]
+    """Every backup storage that holds the whole group: the one it was taken to and its offsite copies."""
+    copies: pulumi.Output[list[dict[str, Any]] | None]
+    """One entry per store of ``copy_to_backup_storage_uuids``: ``backup_storage_uuid``, ``complete``."""
+    copy_pending: pulumi.Output[list[str] | None]
+    """Copy stores that do not hold a complete copy yet (a failed copy, or one deleted outside Pulumi);
+    the next update makes them."""
     owner_claim: pulumi.Output[str | None]
     """The token in the group's owner tag; only the resource that keeps it deletes the group."""
     missing_members: pulumi.Output[list[str] | None]

@@ -44,6 +44,11 @@ class VmBackupSeriesArgs:
     """ZStack system tags for each volume backup."""
     user_tags: pulumi.Input[list[pulumi.Input[str]]] | None = None
     """ZStack user tags."""
+    copy_to_backup_storage_uuids: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    """Offsite copies: after each backup is taken it is copied to each of these ImageStore backup storages
+    (not ``backup_storage_uuid``). Changing the list is an update: a store added gets a copy of what exists,
+    a store removed loses its copy. A failed copy fails the operation but keeps the backup; the next
+    ``pulumi up`` makes the copy."""
     series_uuid: pulumi.Input[str] | None = None
     """The series' UUID (the resource id; not a ZStack object). Derived from the resource's URN and inputs
     when omitted, so an interrupted first create resumes its backup."""
@@ -88,6 +93,7 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
     network_write_bandwidth: pulumi.Output[int | None]
     system_tags: pulumi.Output[list[str] | None]
     user_tags: pulumi.Output[list[str] | None]
+    copy_to_backup_storage_uuids: pulumi.Output[list[str] | None]
     create_timeout: pulumi.Output[str | None]
     delete_timeout: pulumi.Output[str | None]
     max_poll_interval: pulumi.Output[str | None]
@@ -97,7 +103,8 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
     """The newest backup group."""
     backups: pulumi.Output[list[dict[str, Any]]]
     """One entry per kept backup, newest first: ``group_uuid``, ``take``, ``create_date``, ``triggers``
-    (the values it was taken for), ``total_size`` (bytes), ``status``, ``volume_uuids``."""
+    (the values it was taken for), ``total_size`` (bytes), ``status``, ``volume_uuids``,
+    ``backup_storage_uuids`` (every store that holds the whole backup)."""
     vm_instance_uuid: pulumi.Output[str]
     """The backed-up VM."""
     takes: pulumi.Output[int]
@@ -106,6 +113,9 @@ class VmBackupSeries(pulumi.dynamic.Resource, module="zstack", name="VmBackupSer
     """Backups found deleted or broken outside Pulumi by refresh, and dropped from the series."""
     prune_pending: pulumi.Output[list[str] | None]
     """Backup groups no longer kept that a prune could not delete yet; the next update deletes them."""
+    copy_pending: pulumi.Output[list[dict[str, Any]] | None]
+    """Copies asked for that ZStack does not hold complete yet, as ``group_uuid``, ``backup_storage_uuid``;
+    the next update makes them."""
     owner_claim: pulumi.Output[str | None]
     """The token in the owner tag of every backup group the series holds."""
 

@@ -337,6 +337,9 @@ def _admin_routes(sim: Simulator) -> list[Route]:
     async def delete_group(request: Request) -> Any:
         return {"deleted": sim.delete_backup_group(param(request, "uuid"))}
 
+    async def delete_group_copy(request: Request) -> Any:
+        return {"deleted": sim.delete_backup_copy(param(request, "uuid"), param(request, "storage_uuid"))}
+
     async def list_requests(_: Request) -> Any:
         return [r.as_dict() for r in sim.requests()]
 
@@ -392,6 +395,7 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         Route("/backups/{uuid}", endpoint(delete_backup), methods=["DELETE"]),
         Route("/backups/{uuid}", endpoint(patch_backup), methods=["PATCH"]),
         Route("/backup-groups/{uuid}", endpoint(delete_group), methods=["DELETE"]),
+        Route("/backup-groups/{uuid}/copies/{storage_uuid}", endpoint(delete_group_copy), methods=["DELETE"]),
         Route("/requests", endpoint(list_requests), methods=["GET"]),
         Route("/requests", endpoint(clear_requests), methods=["DELETE"]),
         Route("/jobs", endpoint(list_jobs), methods=["GET"]),

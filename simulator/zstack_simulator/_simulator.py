@@ -980,6 +980,19 @@ class Simulator:
             self._persist()
             return before - len(self._data.volume_backups)
 
+    def delete_backup_copy(self, group_uuid: str, storage_uuid: str) -> int:
+        """Remove the refs a group's members have on one backup storage behind the API's back (a copy lost
+        out of band); the members keep their other refs. Returns how many refs went."""
+        with self._lock:
+            removed = 0
+            for backup in self._data.volume_backups:
+                if backup.group_uuid == group_uuid:
+                    kept = [r for r in backup.backup_storage_refs if r.backup_storage_uuid != storage_uuid]
+                    removed += len(backup.backup_storage_refs) - len(kept)
+                    backup.backup_storage_refs = kept
+            self._persist()
+            return removed
+
     def delete_backup(self, backup_uuid: str) -> bool:
         with self._lock:
             backup = self._backup(backup_uuid)

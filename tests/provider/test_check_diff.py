@@ -249,3 +249,67 @@ def test_a_triggers_change_replaces_the_backup(old: Any, new: Any, replaced: boo
     result = VmBackupProvider().diff("a" * 32, state_of(triggers=old), {**VALID, "triggers": new})
     assert (result.replaces == ["triggers"]) is replaced
     assert result.changes is replaced
+
+
+OFFSITE = "5c4b3a2f1e0d4c9b8a7f6e5d4c3b2a1f"
+SECOND_OFFSITE = "6d5c4b3a2f1e4d0c9b8a7f6e5d4c3b2a"
+
+
+def test_copy_stores_pass_check_and_their_order_does_not_matter() -> None:
+    inputs, failures = check({**VALID, "copy_to_backup_storage_uuids": [OFFSITE, SECOND_OFFSITE]})
+    assert failures == {}
+    assert inputs["copy_to_backup_storage_uuids"] == [OFFSITE, SECOND_OFFSITE]
+    olds = state_of(copy_to_backup_storage_uuids=[OFFSITE, SECOND_OFFSITE])
+    assert diff(olds, {**VALID, "copy_to_backup_storage_uuids": [SECOND_OFFSITE, OFFSITE]}) == (False, [])
+
+
+@pytest.mark.parametrize(
+    ("stores", "expected"),
+    [
+        (["not-a-uuid"], "copy_to_backup_storage_uuids.0 must be a ZStack UUID"),
+        ([OFFSITE, OFFSITE], f"copy_to_backup_storage_uuids lists {OFFSITE} more than once"),
+        (
+            [OFFSITE, STORAGE],
+            f"copy_to_backup_storage_uuids must not list backup_storage_uuid ({STORAGE})",
+        ),
+    ],
+)
+def test_bad_copy_stores_are_refused_at_preview_naming_the_field(stores: list[str], expected: str) -> None:
+    _, failures = check({**VALID, "copy_to_backup_storage_uuids": stores})
+    assert list(failures) == ["copy_to_backup_storage_uuids"]
+    assert expected in failures["copy_to_backup_storage_uuids"]
+
+
+def test_copy_stores_are_not_judged_against_a_backup_storage_not_known_yet() -> None:
+    _, failures = check(
+        {**VALID, "backup_storage_uuid": UNKNOWN, "copy_to_backup_storage_uuids": [OFFSITE, STORAGE]}
+    )
+    assert failures == {}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (None, [OFFSITE]),
+        ([OFFSITE], None),
+        ([OFFSITE], [SECOND_OFFSITE]),
+        ([OFFSITE], [OFFSITE, SECOND_OFFSITE]),
+    ],
+)
+def test_changing_the_copy_stores_updates_the_backup_in_place(old: Any, new: Any) -> None:
+    olds = state_of(copy_to_backup_storage_uuids=old)
+    assert diff(olds, {**VALID, "copy_to_backup_storage_uuids": new}) == (True, [])
+
+
+def test_a_pending_copy_shows_as_an_update_until_it_is_made() -> None:
+    olds = state_of(copy_to_backup_storage_uuids=[OFFSITE], copy_pending=[OFFSITE])
+    declared = {**VALID, "copy_to_backup_storage_uuids": [OFFSITE]}
+    assert diff(olds, declared) == (True, [])
+    assert diff({**olds, "copy_pending": None}, declared) == (False, [])
+
+
+def test_copy_stores_never_change_the_id_or_owner_digest_of_what_a_create_makes() -> None:
+    plain = VmBackupProperties.model_validate(VALID)
+    copied = VmBackupProperties.model_validate({**VALID, "copy_to_backup_storage_uuids": [OFFSITE]})
+    assert plain.shaping_inputs() == copied.shaping_inputs()
+    assert "copy_to_backup_storage_uuids" not in plain.shaping_inputs()

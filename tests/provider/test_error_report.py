@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 from pulumi_zstack_provider import _error_report
-from pulumi_zstack_provider._provider import ProviderError
+from pulumi_zstack_provider._error_report import initialization_failure
+from pulumi_zstack_provider._provider import PartialResultError, ProviderError
 
 pytestmark = pytest.mark.unit
 
@@ -31,9 +32,13 @@ class FakeContext:
 
     def __init__(self) -> None:
         self.details: str | None = None
+        self.trailers: tuple[tuple[str, bytes], ...] = ()
 
     def abort(self, code: Any, details: str) -> None:
         self.details = details
+
+    def set_trailing_metadata(self, metadata: tuple[tuple[str, bytes], ...]) -> None:
+        self.trailers = metadata
 
 
 def _installed_host() -> types.ModuleType:
@@ -65,8 +70,8 @@ def host(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     return module
 
 
-def _reported(host: types.ModuleType, error: Exception) -> str:
-    """What the host sends the engine when a provider method raises `error`."""
+def _aborted(host: types.ModuleType, error: Exception) -> FakeContext:
+    """The context of a call whose provider method raised `error`, as the host left it."""
 
     def failing(self: object, request: object, context: object) -> None:
         raise error
@@ -74,8 +79,44 @@ def _reported(host: types.ModuleType, error: Exception) -> str:
     wrapped: Callable[[object, object, FakeContext], None] = host._abort_with_traceback(failing)
     context = FakeContext()
     wrapped(None, None, context)
-    assert context.details is not None
-    return context.details
+    return context
+
+
+def _reported(host: types.ModuleType, error: Exception) -> str:
+    """What the host sends the engine when a provider method raises `error`."""
+    details = _aborted(host, error).details
+    assert details is not None
+    return details
+
+
+def test_a_partial_result_reaches_the_engine_as_a_resource_that_failed_to_initialise(
+    host: types.ModuleType,
+) -> None:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import provider_pb2, status_pb2  # google.rpc.Status, as Pulumi ships it
+
+    _error_report.install(ProviderError)
+    assert _error_report.reports_partial_results()
+    message = "VmBackup 4b2a: the copy of backup group 4b2a to backup storage 3000 failed: disconnected."
+    properties = struct_pb2.Struct()
+    properties.update({"group_uuid": "4b2a", "copy_pending": ["3000"]})
+    details = initialization_failure("4b2a", properties, message)
+
+    context = _aborted(host, PartialResultError(message, details))
+
+    assert context.details == message
+    [(key, value)] = context.trailers
+    assert key == "grpc-status-details-bin"
+    status = status_pb2.Status.FromString(value)
+    assert (status.code, status.message) == (2, message)  # UNKNOWN, as the host aborts the call
+    failed = provider_pb2.ErrorResourceInitFailed()
+    assert status.details[0].Unpack(failed)
+    assert (failed.id, list(failed.reasons)) == ("4b2a", [message])
+    assert dict(failed.properties)["copy_pending"] == ["3000"]
+
+
+def test_outside_the_host_a_partial_result_cannot_be_reported() -> None:
+    assert not _error_report.reports_partial_results()
 
 
 def test_the_installed_pulumi_host_reports_errors_the_way_the_hook_expects(host: types.ModuleType) -> None:

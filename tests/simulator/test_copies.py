@@ -190,3 +190,17 @@ def test_a_failed_copy_is_rolled_back(
     assert error_of(poll(simulator_client, submitted.json()["location"]))[0] == "SYS.1006"
     members = query(simulator_client, headers, "volume-backups", f"groupUuid={group}")
     assert all(set(_refs(b)) == {s.IMAGESTORE_BS_UUID} for b in members)
+
+
+def test_a_copy_lost_out_of_band_leaves_the_group_on_its_first_store(
+    simulator_client: httpx.Client, headers: dict[str, str]
+) -> None:
+    group = _group(simulator_client, headers)
+    assert _sync(simulator_client, headers, group).status_code == 200
+    removed = simulator_client.delete(
+        f"/_simulator/backup-groups/{group}/copies/{s.REMOTE_IMAGESTORE_BS_UUID}"
+    )
+    assert removed.json() == {"deleted": 3}
+    members = query(simulator_client, headers, "volume-backups", f"groupUuid={group}")
+    assert [_refs(b) for b in members] == [{s.IMAGESTORE_BS_UUID: "Ready"}] * 3
+    assert all(b["status"] == "Ready" for b in members)
