@@ -283,6 +283,23 @@ def test_a_series_takes_a_new_backup_in_an_update_when_its_triggers_change(
     assert_ownership({}, {}, series, live_groups_of(simulator.simulator), orphans)
 
 
+def test_progress_and_warnings_name_properties_as_the_schema_does(
+    native: NativeProvider, simulator: RunningSimulator
+) -> None:
+    group_uuid = untagged_group(simulator)
+    adopted = create(native, groupUuid=group_uuid)
+
+    # `pulumi up --replace` of an adopted backup: the engine makes the resource again, ZStack keeps the group.
+    again = create(native, groupUuid=group_uuid)
+
+    assert again.id == adopted.id == group_uuid
+    (line,) = [line for line in native.engine_log() if "keeps the adopted backup group" in line.message]
+    assert "(set by `groupUuid`)" in line.message
+    assert "unset `groupUuid`" in line.message
+    assert "group_uuid" not in line.message
+    assert line.urn == urn("nightly")
+
+
 # -------------------------------------------------------------------------------------------- import
 
 
