@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"example.com/pulumi-zstack/sdk/go/zstack"
+	"github.com/pulumi-zstack/pulumi-zstack/sdk/go/zstack"
 )
 
 func main() {
@@ -30,10 +30,12 @@ func main() {
 			return err
 		}
 
+		// A series may keep no backup for a while (refresh found them all deleted), so its latest one is
+		// optional; its volume and storage are always set, and need no conversion.
 		latest := series.LatestGroupUuid.Elem()
 		full, err := zstack.NewVmBackup(ctx, "full", &zstack.VmBackupArgs{
-			RootVolumeUuid:    rootVolume,
-			BackupStorageUuid: storage,
+			RootVolumeUuid:    series.RootVolumeUuid,
+			BackupStorageUuid: series.BackupStorageUuid,
 			Name:              pulumi.String("full"),
 			Description:       pulumi.Sprintf("Full backup after release backup %s", latest),
 			Mode:              pulumi.String("full"),

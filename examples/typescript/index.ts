@@ -3,7 +3,7 @@
 //
 // The SDK is generated into ./sdk and built (see the README's TypeScript section).
 import * as pulumi from "@pulumi/pulumi";
-import * as zstack from "@pulumi/zstack";
+import * as zstack from "@pulumi-zstack/zstack";
 
 const config = new pulumi.Config();
 const rootVolumeUuid = config.require("rootVolumeUuid");
@@ -20,8 +20,8 @@ const series = new zstack.VmBackupSeries("pre-release", {
 });
 
 const full = new zstack.VmBackup("full", {
-    rootVolumeUuid,
-    backupStorageUuid,
+    rootVolumeUuid: series.rootVolumeUuid,
+    backupStorageUuid: series.backupStorageUuid,
     name: "full",
     description: pulumi.interpolate`Full backup after release backup ${series.latestGroupUuid}`,
     mode: "full",

@@ -269,7 +269,9 @@ class BackupGroup:
         root = self.root
         if root is None:
             return {}
-        observed: dict[str, Any] = {"root_volume_uuid": root.volume_uuid, "description": root.description}
+        observed: dict[str, Any] = {"description": root.description}
+        if root.volume_uuid:  # a required input: a read that cannot see it keeps the state's
+            observed["root_volume_uuid"] = root.volume_uuid
         storages = sorted(
             {r.backup_storage_uuid for r in root.backup_storage_refs if r.backup_storage_uuid}
             - set(copy_stores or [])

@@ -30,6 +30,12 @@ from ._vm_backup_series import VmBackupSeriesResource
 from ._vm_from_backup import VmFromBackupResource
 
 PACKAGE = "zstack"
+#: Where the project lives; the Go SDK's module path is under it, as Go modules are named after their home.
+REPOSITORY = "https://github.com/pulumi-zstack/pulumi-zstack"
+#: The Go SDK's module and the npm package of the TypeScript SDK. The npm scope is the project's own:
+#: `@pulumi` is Pulumi's.
+GO_MODULE = "github.com/pulumi-zstack/pulumi-zstack/sdk/go"
+NPM_PACKAGE = "@pulumi-zstack/zstack"
 #: Inputs the Python SDK passes to the dynamic door; the native door takes them from the request's URN.
 OWNER_INPUTS = ("owner_stack", "owner_urn")
 #: The type token of each resource and what implements it.
@@ -108,6 +114,9 @@ def _resource(definition: ResourceDefinition[Any], intro: str) -> dict[str, Any]
         "properties": {wire_name(s.name): _property(s) for s in specs},
         "inputProperties": {wire_name(s.name): _property(s) for s in inputs},
         "requiredInputs": sorted(wire_name(s.name) for s in inputs if s.required),
+        # What every create, update and read fills is no optional type in the SDKs: a Go program passes
+        # `series.RootVolumeUuid` (a StringOutput) straight to another resource's required input.
+        "required": sorted(wire_name(s.name) for s in specs if s.always_in_state),
     }
 
 
@@ -139,7 +148,14 @@ def package_schema() -> dict[str, Any]:
         "keywords": ["pulumi", "zstack", "backup", "category/infrastructure", "kind/native"],
         "license": "Apache-2.0",
         "publisher": "pulumi-zstack",
-        "meta": {"moduleFormat": "(.*)"},
+        "repository": REPOSITORY,
+        # supportPack: gen-sdk writes the Go SDK's go.mod and gives each SDK the schema's version (the
+        # Python package's), instead of a `${VERSION}` placeholder to fill in at publishing.
+        "meta": {"moduleFormat": "(.*)", "supportPack": True},
+        "language": {
+            "go": {"importBasePath": f"{GO_MODULE}/{PACKAGE}"},
+            "nodejs": {"packageName": NPM_PACKAGE},
+        },
         "config": {"variables": config},
         "provider": {
             "description": "The ZStack management node to talk to, and how. Stack config "

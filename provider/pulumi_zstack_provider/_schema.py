@@ -11,7 +11,9 @@ A resource declares its properties once, as a pydantic model whose fields carry 
   digest of what a create makes.
 - ``Setting``: how the provider operates (timeouts, poll intervals). A change is applied in place,
   without touching ZStack, and never forces a replacement.
-- ``Output``: computed by ZStack; never accepted from the user.
+- ``Output``: computed by ZStack; never accepted from the user. ``always=True`` means every create, update
+  and read fills it (an id, a list that may be empty): the package schema makes it a required output, so
+  typed SDKs hand it out without an optional type. Leave it off for anything ZStack may omit.
 
 ``secret=True`` on any marker means the value must be stored as a Pulumi secret.
 """
@@ -51,6 +53,7 @@ class _Marker:
     secret: bool = False
     ordered: bool = False
     identity: bool = False
+    always: bool = False
 
 
 def Input(
@@ -75,8 +78,8 @@ def Setting(*, secret: bool = False) -> _Marker:
     return _Marker(Role.SETTING, secret=secret)
 
 
-def Output(*, secret: bool = False) -> _Marker:
-    return _Marker(Role.OUTPUT, secret=secret)
+def Output(*, secret: bool = False, always: bool = False) -> _Marker:
+    return _Marker(Role.OUTPUT, secret=secret, always=always)
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,21 @@ class PropertySpec:
     ordered: bool
     identity: bool
     required: bool
+    always: bool
     description: str
     annotation: Any
 
     @property
     def is_user_supplied(self) -> bool:
         return self.role is not Role.OUTPUT
+
+    @property
+    def always_in_state(self) -> bool:
+        """Whether every create, update and read leaves a value: a required input, the id, an `always` output.
+
+        Required inputs are echoed back by every operation, and an identity input holds the resource's id.
+        """
+        return self.required or self.identity or self.always
 
     @property
     def updates_in_place(self) -> bool:
@@ -134,6 +146,7 @@ class ResourceModel(BaseModel):
                     ordered=marker.ordered,
                     identity=marker.identity,
                     required=info.is_required(),
+                    always=marker.always,
                     description=info.description or "",
                     annotation=info.annotation,
                 )

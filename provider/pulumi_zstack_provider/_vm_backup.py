@@ -76,11 +76,11 @@ class VmBackupProperties(CreateVmBackupInputs):
     last_op_date: Annotated[str | None, Output()] = Field(
         default=None, description="ISO 8601, in the management node's local time."
     )
-    backup_storage_refs: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+    backup_storage_refs: Annotated[list[dict[str, Any]] | None, Output(always=True)] = Field(
         default=None,
         description="Where the root backup is stored: backup_storage_uuid, install_path, status.",
     )
-    members: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+    members: Annotated[list[dict[str, Any]] | None, Output(always=True)] = Field(
         default=None, description="Every volume backup of the group (root first, then data by volume)."
     )
     total_size: Annotated[int | None, Output()] = Field(

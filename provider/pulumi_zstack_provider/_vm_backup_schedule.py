@@ -174,10 +174,10 @@ class VmBackupScheduleProperties(OwnedResourceInputs):
         description=f"Longest wait between two polls of a ZStack job (default {DEFAULT_MAX_POLL_INTERVAL}).",
     )
 
-    job_uuid: Annotated[str | None, Output()] = Field(
+    job_uuid: Annotated[str | None, Output(always=True)] = Field(
         default=None, description="UUID of the scheduler job; also the resource's id."
     )
-    trigger_uuid: Annotated[str | None, Output()] = Field(
+    trigger_uuid: Annotated[str | None, Output(always=True)] = Field(
         default=None, description="UUID of the trigger that fires the job (cron or interval)."
     )
     full_backup_trigger_uuid: Annotated[str | None, Output()] = Field(
@@ -186,7 +186,7 @@ class VmBackupScheduleProperties(OwnedResourceInputs):
     state: Annotated[str | None, Output()] = Field(
         default=None, description="The job's state in ZStack: `Enabled` or `Disabled`."
     )
-    backup_group_uuids: Annotated[list[str] | None, Output()] = Field(
+    backup_group_uuids: Annotated[list[str] | None, Output(always=True)] = Field(
         default=None,
         description="The backup groups this job made that ZStack still keeps, newest first, as read at the "
         "last create, update or refresh. ZStack marks each one with the description `created by VM backup "
@@ -581,7 +581,7 @@ class VmBackupScheduleResource(ResourceDefinition[VmBackupScheduleProperties]):
         inputs: dict[str, Any] = {
             **VmBackupScheduleProperties.user_supplied(state),
             "root_volume_uuid": job.get("targetResourceUuid") or state.get("root_volume_uuid"),
-            "name": job.get("name"),
+            "name": job.get("name") or state.get("name"),
             "description": job.get("description"),
         }
         running = job.get("state") == "Enabled"

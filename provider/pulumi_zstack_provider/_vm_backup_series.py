@@ -63,13 +63,13 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
         "new one. Only used at create.",
     )
 
-    group_uuids: Annotated[list[str] | None, Output()] = Field(
+    group_uuids: Annotated[list[str] | None, Output(always=True)] = Field(
         default=None, description="The kept backup groups, newest first; at most `keep`."
     )
     latest_group_uuid: Annotated[str | None, Output()] = Field(
         default=None, description="The newest backup group of the series."
     )
-    backups: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+    backups: Annotated[list[dict[str, Any]] | None, Output(always=True)] = Field(
         default=None,
         description="One entry per kept backup, newest first: group_uuid, take (its number in the series), "
         "create_date, triggers (the values it was taken for), total_size (bytes), status, volume_uuids, "
@@ -77,7 +77,7 @@ class VmBackupSeriesProperties(CreateVmBackupInputs):
         "offsite copies).",
     )
     vm_instance_uuid: Annotated[str | None, Output()] = Field(default=None, description="The backed-up VM.")
-    takes: Annotated[int | None, Output()] = Field(
+    takes: Annotated[int | None, Output(always=True)] = Field(
         default=None, description="How many backups the series has taken in all, pruned ones included."
     )
     missing_group_uuids: Annotated[list[str] | None, Output()] = Field(

@@ -124,7 +124,7 @@ class VmFromBackupProperties(OwnedResourceInputs):
         f"{DEFAULT_MAX_POLL_INTERVAL}).",
     )
 
-    uuid: Annotated[str | None, Output()] = Field(
+    uuid: Annotated[str | None, Output(always=True)] = Field(
         default=None, description="The VM's UUID; the resource's id."
     )
     state: Annotated[str | None, Output()] = Field(
@@ -138,10 +138,10 @@ class VmFromBackupProperties(OwnedResourceInputs):
     root_volume_uuid: Annotated[str | None, Output()] = Field(
         default=None, description="The VM's new root volume, made from the group's root member."
     )
-    data_volume_uuids: Annotated[list[str] | None, Output()] = Field(
+    data_volume_uuids: Annotated[list[str] | None, Output(always=True)] = Field(
         default=None, description="The VM's new data volumes, in device order, one per data member."
     )
-    nics: Annotated[list[dict[str, Any]] | None, Output()] = Field(
+    nics: Annotated[list[dict[str, Any]] | None, Output(always=True)] = Field(
         default=None,
         description="The VM's NICs in device order: uuid, l3_network_uuid, ip, mac, netmask, gateway.",
     )

@@ -17,7 +17,9 @@ core's plain dicts, and supplies what the dynamic door gets from the SDK: the ow
 - **Threads.** The server runs every call on one asyncio loop; each operation runs on a thread pool sized
   for the largest `zstack:maxConcurrentOperations`, which bounds the operations themselves.
 - **Progress and warnings** go to the engine's Log service with the resource's URN, as `pulumi up` shows
-  them: the engine keeps a resource plugin's stderr for its debug log only.
+  them: the engine keeps a resource plugin's stderr for its debug log only. Like check failures and errors,
+  they name properties as the schema does (the core's lines, shared with the dynamic door, use the models'
+  names).
 - **Errors.** The server answers an exception with gRPC's ``Unexpected <class 'Exception'>:`` before its
   message, and recent releases append a traceback of the server's frames. `main` serves with a subclass of its
   servicer that answers pulumi-zstack's own errors with their message alone, as the dynamic door does;
@@ -58,6 +60,7 @@ SPARE_WORKERS = 8
 LOG_TIMEOUT_S = 5.0
 
 _operation_urn: ContextVar[str] = ContextVar("zstack_operation_urn", default="")
+_operation_door: ContextVar[_Door | None] = ContextVar("zstack_operation_door", default=None)
 
 T = TypeVar("T")
 
@@ -128,6 +131,9 @@ class EngineLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         warning = record.levelno >= logging.WARNING
         message = self.format(record).removeprefix("warning: ")
+        door = _operation_door.get()
+        if door is not None:
+            message = door.speak(message)
         request = engine_pb2.LogRequest(
             severity=engine_pb2.WARNING if warning else engine_pb2.INFO,
             message=message,
@@ -199,13 +205,14 @@ class ZStackProvider(p.Provider):
 
     async def _run(self, door: _Door, urn: str, operation: Callable[[], T]) -> T:
         def logged_under_urn() -> T:
-            token = _operation_urn.set(urn)
+            urn_token, door_token = _operation_urn.set(urn), _operation_door.set(door)
             try:
                 return operation()
             except ProviderError as error:
                 raise type(error)(door.speak(str(error))) from None
             finally:
-                _operation_urn.reset(token)
+                _operation_urn.reset(urn_token)
+                _operation_door.reset(door_token)
 
         return await asyncio.get_running_loop().run_in_executor(self._pool, logged_under_urn)
 

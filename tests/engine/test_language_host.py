@@ -567,6 +567,14 @@ def test_run_plugin_refuses_a_plugin_without_main(host: RunningHost, tmp_path: P
     assert "__main__.py" in str(raised.value.details())
 
 
+def _first_stdout_line(call: Any) -> Any:
+    """The first line the plugin prints, as JSON: output arrives in chunks, and stderr ones may come first."""
+    for message in call:
+        if message.stdout:
+            return json.loads(message.stdout.decode().splitlines()[0])
+    raise AssertionError("the plugin printed nothing on stdout")
+
+
 def _gone(pid: int) -> bool:
     """Whether process `pid` has exited (waited for by its parent) within a bounded wait."""
     for _ in range(300):
@@ -594,7 +602,7 @@ def test_closing_the_host_stops_a_running_plugin(host: RunningHost, tmp_path: Pa
     call = host.stub.RunPlugin(
         _run_plugin_request(_plugin_dir(tmp_path), tmp_path, action="sleep"), timeout=RPC_TIMEOUT_S
     )
-    pid = json.loads(next(call).stdout.decode().splitlines()[0])["pid"]
+    pid = _first_stdout_line(call)["pid"]
 
     assert _stop(host.process) == 0
 

@@ -50,6 +50,8 @@ from tests.fixtures.ownership import Ownership, assert_ownership, live_groups_of
 pytestmark = [pytest.mark.protocol, pytest.mark.timeout(120)]
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "provider" / "pulumi_zstack_provider" / "schema.json"
+VM_FROM_BACKUP = "zstack:index:VmFromBackup"
+VM_BACKUP_SCHEDULE = "zstack:index:VmBackupSchedule"
 OWNER_STACK = f"organization/{PROJECT}/{STACK}"
 INPUTS = {
     "rootVolumeUuid": s.RUNNING_VM_ROOT_VOLUME_UUID,
@@ -281,6 +283,68 @@ def test_a_series_takes_a_new_backup_in_an_update_when_its_triggers_change(
         deployment = {"resources": [{"type": VM_BACKUP_SERIES, "id": made.id, "outputs": updated}]}
         orphans = {o.uuid: o.as_json() for o in find_stack_orphans(ctx, OWNER_STACK, deployment)}
     assert_ownership({}, {}, series, live_groups_of(simulator.simulator), orphans)
+
+
+def test_every_create_update_and_read_fills_what_the_schema_requires_of_each_resource(
+    native: NativeProvider,
+) -> None:
+    """The SDKs type the schema's `required` outputs as never absent (a Go `StringOutput`, not a pointer)."""
+    required = {
+        token: spec["required"] for token, spec in json.loads(SCHEMA_FILE.read_text())["resources"].items()
+    }
+    seen: list[str] = []
+
+    def lifecycle(kind: str, inputs: Mapping[str, Any], change: Mapping[str, Any] | None = None) -> Created:
+        checked = native.check(inputs, kind=kind)
+        assert checked.failures == []
+        made = native.create(checked.inputs, kind=kind)
+        states = {"create": made.properties}
+        states["read"] = native.read(made.id, made.properties, checked.inputs, kind=kind).properties
+        if change is not None:
+            changed = native.check({**inputs, **change}, kind=kind).inputs
+            states["update"] = native.update(made.id, made.properties, changed, kind=kind)
+        for operation, state in states.items():
+            absent = [name for name in required[kind] if state.get(name) is None]
+            assert absent == [], f"{kind} {operation} left out required outputs {absent}"
+        seen.append(kind)
+        return made
+
+    backup = lifecycle(VM_BACKUP, INPUTS)
+    lifecycle(VM_BACKUP_SERIES, {**INPUTS, "keep": 1.0, "triggers": ["1.0"]}, {"triggers": ["1.1"]})
+    # JustCreate: ZStack makes the volumes and NICs only at the first start, the sparsest VM a read sees.
+    restore = {
+        "groupUuid": backup.id,
+        "name": "drill",
+        "instanceOfferingUuid": s.INSTANCE_OFFERING_UUID,
+        "l3NetworkUuids": [s.ISOLATED_L3_NETWORK_UUID],
+    }
+    lifecycle(VM_FROM_BACKUP, {**restore, "strategy": "JustCreate"})
+    schedule = {
+        "rootVolumeUuid": s.RUNNING_VM_ROOT_VOLUME_UUID,
+        "backupStorageUuids": [s.IMAGESTORE_BS_UUID],
+        "name": "nightly",
+        "cron": "0 0 2 * * ?",
+        "retentionCount": 3.0,
+    }
+    lifecycle(VM_BACKUP_SCHEDULE, schedule, {"name": "weekly"})
+    assert sorted(seen) == sorted(required)
+
+
+def test_progress_and_warnings_name_properties_as_the_schema_does(
+    native: NativeProvider, simulator: RunningSimulator
+) -> None:
+    group_uuid = untagged_group(simulator)
+    adopted = create(native, groupUuid=group_uuid)
+
+    # `pulumi up --replace` of an adopted backup: the engine makes the resource again, ZStack keeps the group.
+    again = create(native, groupUuid=group_uuid)
+
+    assert again.id == adopted.id == group_uuid
+    (line,) = [line for line in native.engine_log() if "keeps the adopted backup group" in line.message]
+    assert "(set by `groupUuid`)" in line.message
+    assert "unset `groupUuid`" in line.message
+    assert "group_uuid" not in line.message
+    assert line.urn == urn("nightly")
 
 
 # -------------------------------------------------------------------------------------------- import

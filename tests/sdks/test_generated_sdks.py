@@ -4,15 +4,16 @@
 (through the stand-in SDK generators of `scripts/provide-sdk-generators`: Pulumi's Go and Node.js language
 hosts are not available here). Then, as the README tells a user:
 
-- Go: the program of `examples/go`, whose go.mod replaces the SDK's module with `./sdk/go`, is built with
-  `go mod tidy` and `go build` through the Go module proxy.
+- Go: the program of `examples/go`, whose go.mod replaces the SDK's module with `./sdk/go` (the go.mod
+  gen-sdk writes there), is built with `go mod tidy` and `go build` through the Go module proxy.
 - TypeScript: the program of `examples/typescript` gets its pinned `@pulumi/pulumi`, `typescript` and
   `@types/node` from npm, the SDK is built with `tsc` (its own strict tsconfig), and the program is checked
   with `tsc --noEmit` (strict).
 
 Each language also compiles a wrong program (a misspelled and a mistyped argument) and expects the compiler
 to name both, and a contract generated from the schema: required inputs cannot be left out (TypeScript) or
-are not optional types (Go), and secret inputs are made secrets by the generated code. `pulumi preview` of
+are not optional types (Go), outputs the schema lists as required are not optional types, and secret inputs
+are made secrets by the generated code. Both SDKs carry the package's name and version. `pulumi preview` of
 either example is refused by the stand-in host with the reason.
 """
 
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +68,19 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One property of a resource's state, as the schema declares it."""
+
+    name: str
+    spec: Mapping[str, Any]
+    required: bool
+
+
+@dataclass(frozen=True)
 class Resource:
     token: str
     inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
 
     @property
     def name(self) -> str:
@@ -82,8 +94,16 @@ def _inputs(spec: Mapping[str, Any]) -> tuple[Input, ...]:
     )
 
 
+def _outputs(spec: Mapping[str, Any]) -> tuple[Output, ...]:
+    required = set(spec.get("required", ()))
+    return tuple(
+        Output(name, prop, name in required) for name, prop in sorted(spec.get("properties", {}).items())
+    )
+
+
 @dataclass(frozen=True)
 class Schema:
+    version: str
     resources: tuple[Resource, ...]
     provider_inputs: tuple[Input, ...]
 
@@ -91,8 +111,10 @@ class Schema:
     def load(path: Path) -> Schema:
         data = json.loads(path.read_text())
         return Schema(
+            version=data["version"],
             resources=tuple(
-                Resource(token, _inputs(spec)) for token, spec in sorted(data.get("resources", {}).items())
+                Resource(token, _inputs(spec), _outputs(spec))
+                for token, spec in sorted(data.get("resources", {}).items())
             ),
             provider_inputs=_inputs(data.get("provider", {})),
         )
@@ -222,11 +244,23 @@ def go_project(sdk_generators: Path, tmp_path_factory: pytest.TempPathFactory) -
     directory = _copy_example("go", scratch / "program")
     sdk = _gen_sdk(sdk_generators, "go", directory / "sdk", scratch)
     project = GoProject(directory, sdk, {**os.environ, **GO_ENV})
-    if not (sdk / "go.mod").exists():
-        # gen-sdk writes the SDK's go.mod only for a schema with `meta.supportPack`; the README's step.
-        _must(_run(["go", "mod", "init", _sdk_module()], cwd=sdk, env=project.env))
     _must(project.go("mod", "tidy"))
     return project
+
+
+@GO
+def test_go_sdk_is_the_module_the_example_requires_at_the_package_version(
+    go_project: GoProject, schema: Schema
+) -> None:
+    go_mod = go_project.sdk / "go.mod"
+    assert go_mod.is_file(), "gen-sdk wrote no go.mod: the schema needs meta.supportPack"
+    assert go_mod.read_text().splitlines()[0] == f"module {_sdk_module()}"
+    plugin = json.loads((go_project.sdk / GO_PACKAGE / "pulumi-plugin.json").read_text())
+    assert (plugin["name"], plugin["version"]) == ("zstack", schema.version)
+    assert schema.version == version("pulumi-zstack")
+    # Programs ask the engine for the plugin of the version their SDK was generated for.
+    utilities = (go_project.sdk / GO_PACKAGE / "internal" / "pulumiUtilities.go").read_text()
+    assert f'version := semver.MustParse("{schema.version}")' in utilities
 
 
 @GO
@@ -308,6 +342,67 @@ def test_go_inputs_are_required_or_optional_as_the_schema_says(go_project: GoPro
     assert "as pulumi.StringInput value in struct literal" in output
 
 
+def _go_outputs_contract(schema: Schema, package_import: str, *, flip: str | None = None) -> str:
+    """Compile-time checks that each scalar output is a `pulumi.<T>Output` when the schema requires it and a
+    `pulumi.<T>PtrOutput` otherwise; `flip` names one `Resource.property` whose expectation is inverted."""
+    lines = [
+        "package outputs",
+        "",
+        "import (",
+        '\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"',
+        "",
+        f'\tzstack "{package_import}"',
+        ")",
+        "",
+    ]
+    for resource in schema.resources:
+        for prop in resource.outputs:
+            scalar = _GO_SCALARS.get(str(prop.spec.get("type")))
+            if scalar is None:
+                continue
+            required = prop.required != (flip == f"{resource.name}.{prop.name}")
+            kind = f"pulumi.{scalar}{'' if required else 'Ptr'}Output"
+            lines.append(f"var _ {kind} = (&zstack.{resource.name}{{}}).{_go_field(prop.name)}")
+    return "\n".join(lines) + "\n"
+
+
+@GO
+def test_go_outputs_every_read_fills_are_not_optional(go_project: GoProject, schema: Schema) -> None:
+    package_import = f"{_sdk_module()}/{GO_PACKAGE}"
+    outputs = go_project.directory / "outputs"
+    outputs.mkdir()
+    (outputs / "outputs.go").write_text(_go_outputs_contract(schema, package_import))
+    _must(go_project.build("./outputs"))
+
+    # A required output feeds a required input as it is, with no `.Elem()`.
+    chained = go_project.directory / "chained"
+    chained.mkdir()
+    (chained / "main.go").write_text(
+        "package main\n\n"
+        f'import (\n\t"github.com/pulumi/pulumi/sdk/v3/go/pulumi"\n\n\tzstack "{package_import}"\n)\n\n'
+        "func main() {\n"
+        "\tpulumi.Run(func(ctx *pulumi.Context) error {\n"
+        '\t\tseries, err := zstack.NewVmBackupSeries(ctx, "s", &zstack.VmBackupSeriesArgs{})\n'
+        "\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n"
+        '\t\tbackup, err := zstack.NewVmBackup(ctx, "b", &zstack.VmBackupArgs{\n'
+        "\t\t\tRootVolumeUuid: series.RootVolumeUuid, BackupStorageUuid: series.BackupStorageUuid, "
+        "Name: series.Name,\n\t\t})\n"
+        "\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n"
+        '\t\t_, err = zstack.NewVmFromBackup(ctx, "r", &zstack.VmFromBackupArgs{\n'
+        "\t\t\tGroupUuid: backup.GroupUuid, Name: backup.Name,\n\t\t})\n"
+        "\t\treturn err\n\t})\n}\n"
+    )
+    _must(go_project.build("./chained"))
+
+    # A series may keep no backup (refresh found them all deleted): its latest one stays optional.
+    (outputs / "outputs.go").write_text(
+        _go_outputs_contract(schema, package_import, flip="VmBackupSeries.latestGroupUuid")
+    )
+    output = _fails(go_project.build("./outputs"))
+    assert "cannot use (&zstack.VmBackupSeries{}).LatestGroupUuid" in output
+    assert "pulumi.StringPtrOutput) as pulumi.StringOutput value" in output
+
+
 @GO
 def test_go_sdk_makes_secret_inputs_secrets(go_project: GoProject, schema: Schema) -> None:
     secrets = [p.name for p in schema.provider_inputs if p.secret]
@@ -360,6 +455,37 @@ def typescript_project(sdk_generators: Path, tmp_path_factory: pytest.TempPathFa
     # The package is published from bin/ (its package.json beside the compiled code), as npm gets it.
     shutil.copy(sdk / "package.json", sdk / "bin" / "package.json")
     return project
+
+
+@TYPESCRIPT
+def test_typescript_sdk_is_the_projects_npm_package_at_the_package_version(
+    typescript_project: TypeScriptProject, schema: Schema
+) -> None:
+    package = json.loads((typescript_project.sdk / "package.json").read_text())
+    assert package["name"] == "@pulumi-zstack/zstack"
+    assert package["version"] == schema.version == version("pulumi-zstack")
+    assert package["pulumi"] == {"resource": True, "name": "zstack", "version": schema.version}
+    example = json.loads((typescript_project.directory / "package.json").read_text())
+    assert example["dependencies"][package["name"]] == "file:sdk/nodejs/bin"
+
+
+_TS_SCALARS = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean"}
+
+
+@TYPESCRIPT
+def test_typescript_outputs_every_read_fills_are_not_optional(
+    typescript_project: TypeScriptProject, schema: Schema
+) -> None:
+    for resource in schema.resources:
+        source = (typescript_project.sdk / f"{resource.name[0].lower()}{resource.name[1:]}.ts").read_text()
+        for prop in resource.outputs:
+            scalar = _TS_SCALARS.get(str(prop.spec.get("type")))
+            if scalar is None:
+                continue
+            value = scalar if prop.required else f"{scalar} | undefined"
+            declared = rf"public (/\*out\*/ )?readonly {prop.name}: pulumi\.Output<{re.escape(value)}>;"
+            assert re.search(declared, source), f"{resource.name}.{prop.name} is not an Output<{value}>"
+    assert any(o.required for r in schema.resources for o in r.outputs if o.name == "rootVolumeUuid")
 
 
 @TYPESCRIPT
