@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2
 from pulumi_zstack_provider import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._orphans import BACKUP_GROUP, find_stack_orphans
 from pulumi_zstack_provider._ownership import OwnerTag
@@ -246,6 +248,38 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
     posts = [job for job in simulator.simulator.jobs() if job["api"] == "CreateVmBackup"]
     assert len(posts) == 1
     check_ownership(simulator, {"nightly": again})
+
+
+def test_a_failed_copy_fails_the_create_and_hands_the_backup_to_the_engine(
+    native: NativeProvider, simulator: RunningSimulator
+) -> None:
+    """As through the dynamic door: the engine keeps the group (ErrorResourceInitFailed), fails the `up`, and
+    the next `up` makes the copy in an update, in the same group."""
+    from pulumi.runtime.proto import status_pb2  # google.rpc.Status, as Pulumi ships it
+
+    simulator.simulator.faults.fail_job(method="PUT", path="/zstack/v1/vm-backups/*/actions", count=1)
+    copies = {"copyToBackupStorageUuids": [s.REMOTE_IMAGESTORE_BS_UUID]}
+    with pytest.raises(PluginCallFailed) as failed:
+        create(native, **copies)
+
+    (group,) = live_groups_of(simulator.simulator)
+    assert group in failed.value.details
+    assert failed.value.status is not None, "no ErrorResourceInitFailed reached the engine"
+    status = status_pb2.Status.FromString(failed.value.status)
+    kept = provider_pb2.ErrorResourceInitFailed()
+    assert status.details[0].Unpack(kept)
+    assert kept.id == group
+    recorded = json_format.MessageToDict(kept.properties)
+    assert recorded["groupUuid"] == group
+    assert recorded["copyPending"] == [s.REMOTE_IMAGESTORE_BS_UUID]
+
+    news = native.check({**INPUTS, **copies}).inputs
+    assert native.diff(group, recorded, news).changes == "DIFF_SOME", "the copy left to make is an update"
+    updated = native.update(group, recorded, news)
+
+    assert not updated.get("copyPending")
+    assert sorted(updated["backupStorageUuids"]) == [s.IMAGESTORE_BS_UUID, s.REMOTE_IMAGESTORE_BS_UUID]
+    assert list(live_groups_of(simulator.simulator)) == [group], "the copy went into the same group"
 
 
 def test_two_resources_with_the_same_inputs_never_share_a_group(
