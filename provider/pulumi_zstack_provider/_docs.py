@@ -6,7 +6,8 @@ import types
 import typing
 from typing import Any
 
-from ._schema import PropertySpec, ResourceModel, Role
+from ._ownership import OWNER_INPUTS
+from ._schema import PropertySpec, ResourceModel, Role, wire_name
 from ._vm_backup import VmBackupProperties
 from ._vm_backup_schedule import VmBackupScheduleProperties
 from ._vm_backup_series import VmBackupSeriesProperties
@@ -53,15 +54,39 @@ def _behaviour(spec: PropertySpec) -> str:
     return ", ".join(notes)
 
 
+def _other_languages(spec: PropertySpec) -> str:
+    return "(from the URN)" if spec.name in OWNER_INPUTS else f"`{wire_name(spec.name)}`"
+
+
 def render_reference(model: type[ResourceModel], title: str, intro: str) -> str:
-    lines = [f"# {title}", "", "<!-- Generated from the property model; do not edit. -->", "", intro, ""]
+    doors = (
+        f"From Python, `pulumi_zstack.{title}` takes the names of the first column. From Pulumi YAML, Go, "
+        f"TypeScript and every other language, the type `zstack:index:{title}` of the `zstack` plugin takes "
+        "those of the second (the package schema's), and sets the owner from the resource's URN."
+    )
+    lines = [
+        f"# {title}",
+        "",
+        "<!-- Generated from the property model; do not edit. -->",
+        "",
+        intro,
+        "",
+        doors,
+        "",
+    ]
     for role, heading in _ROLE_TITLES.items():
         specs = list(model.properties_with(role))
         if not specs:
             continue
-        lines += [f"## {heading}", "", "| property | type | behaviour | description |", "|---|---|---|---|"]
         lines += [
-            f"| `{s.name}` | `{_type_name(s.annotation)}` | {_behaviour(s)} | {s.description} |"
+            f"## {heading}",
+            "",
+            "| Python | other languages | type | behaviour | description |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{s.name}` | {_other_languages(s)} | `{_type_name(s.annotation)}` | {_behaviour(s)} | "
+            f"{s.description} |"
             for s in specs
         ]
         lines.append("")

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 OWNER_TAG_PREFIX = "pulumi-zstack::owner::v1::"
+#: The inputs the Python SDK sends to name a resource's owner; the native plugin takes both from the URN.
+OWNER_INPUTS = ("owner_stack", "owner_urn")
 #: The mark groups made by the previous release got when handed to a stack; still read, never written.
 LEGACY_RECORDED_TAG = "pulumi-zstack::recorded"
 

@@ -22,8 +22,9 @@ from pydantic import JsonValue
 
 from ._client._settings import SETTINGS
 from ._docs import PAGES
+from ._ownership import OWNER_INPUTS
 from ._resource import ResourceDefinition
-from ._schema import PropertySpec, ResourceModel, Role
+from ._schema import PropertySpec, ResourceModel, Role, wire_name
 from ._vm_backup import VmBackupResource
 from ._vm_backup_schedule import VmBackupScheduleResource
 from ._vm_backup_series import VmBackupSeriesResource
@@ -37,7 +38,6 @@ REPOSITORY = "https://github.com/pulumi-zstack/pulumi-zstack"
 GO_MODULE = "github.com/pulumi-zstack/pulumi-zstack/sdk/go"
 NPM_PACKAGE = "@pulumi-zstack/zstack"
 #: Inputs the Python SDK passes to the dynamic door; the native door takes them from the request's URN.
-OWNER_INPUTS = ("owner_stack", "owner_urn")
 #: The type token of each resource and what implements it.
 RESOURCES: dict[str, ResourceDefinition[Any]] = {
     f"{PACKAGE}:index:{definition.label}": definition
@@ -49,12 +49,6 @@ RESOURCES: dict[str, ResourceDefinition[Any]] = {
     )
 }
 _ANY = {"$ref": "pulumi.json#/Any"}
-
-
-def wire_name(name: str) -> str:
-    """The schema's name of a model property: ``root_volume_uuid`` -> ``rootVolumeUuid``."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def published(model: type[ResourceModel]) -> list[PropertySpec]:

@@ -241,3 +241,9 @@ def canonical_json(value: Any) -> str | None:
     if value is None or value == []:
         return None
     return json.dumps(_integral(value), sort_keys=True, separators=(",", ":"))
+
+
+def wire_name(name: str) -> str:
+    """The schema's name of a model property: ``root_volume_uuid`` -> ``rootVolumeUuid``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -48,11 +48,11 @@ from . import _concurrency
 from ._client._settings import MAX_CONCURRENT_OPERATIONS_LIMIT
 from ._core import PartialResultError, ProviderError, ResourceCore, Runtime
 from ._error_report import STATUS_DETAILS_TRAILER, debug_requested, initialization_failure
-from ._ownership import DEFAULT_ORGANIZATION, Owner
-from ._package_schema import OWNER_INPUTS, PACKAGE, RESOURCES, package_schema_json, wire_name
+from ._ownership import DEFAULT_ORGANIZATION, OWNER_INPUTS, Owner
+from ._package_schema import PACKAGE, RESOURCES, package_schema_json
 from ._provider import logger
 from ._resource import IncompleteOperation
-from ._schema import UNKNOWN, Role
+from ._schema import UNKNOWN, Role, wire_name
 
 #: Threads beyond the operation cap: checks, diffs and reads keep running while every slot is busy.
 SPARE_WORKERS = 8

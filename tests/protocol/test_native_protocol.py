@@ -25,9 +25,8 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi_zstack_provider import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._orphans import BACKUP_GROUP, find_stack_orphans
 from pulumi_zstack_provider._ownership import OwnerTag
-from pulumi_zstack_provider._package_schema import wire_name
 from pulumi_zstack_provider._resource import OperationContext
-from pulumi_zstack_provider._schema import ResourceModel
+from pulumi_zstack_provider._schema import ResourceModel, wire_name
 from pulumi_zstack_provider._vm_backup import VmBackupProperties
 from pulumi_zstack_provider._vm_backup_series import VmBackupSeriesProperties
 from zstack_simulator import RunningSimulator

@@ -43,6 +43,7 @@ def test_the_drift_check_names_the_schema_when_a_model_changes_and_the_schema_do
 
 def test_reference_lists_every_input_with_its_replace_behaviour() -> None:
     page = render_all()["vm_backup.md"]
-    assert "| `root_volume_uuid` | `str` | required, replaces on change |" in page
+    assert "| `root_volume_uuid` | `rootVolumeUuid` | `str` | required, replaces on change |" in page
+    assert "| `owner_urn` | (from the URN) |" in page, "the native door takes the owner from the URN"
     assert "| `create_timeout` |" in page.split("## Operation settings")[1]
     assert "| `backup_name` |" in page.split("## Outputs")[1]

@@ -9,8 +9,9 @@ import pytest
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import Computed, PropertyValue, ResourceReference
 from pulumi_zstack_provider._core import ProviderError
-from pulumi_zstack_provider._package_schema import OWNER_INPUTS, RESOURCES, package_schema, wire_name
-from pulumi_zstack_provider._schema import UNKNOWN, Role
+from pulumi_zstack_provider._ownership import OWNER_INPUTS
+from pulumi_zstack_provider._package_schema import RESOURCES, package_schema
+from pulumi_zstack_provider._schema import UNKNOWN, Role, wire_name
 from pulumi_zstack_provider.native import ZStackProvider, owner_of, to_plain, to_value, unwrap
 from zstack_simulator import seed as s
 
