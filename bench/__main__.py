@@ -2,9 +2,10 @@
 
 Every case runs the same fleet twice in one go: once as VmBackups (or VmBackupSchedules), once as
 `bench.noop.Sleeper`, a dynamic resource whose create only sleeps as long as the ZStack job it stands for
-takes, on a host pool widened alike. The table it prints (markdown) puts each figure beside its target;
-docs/benchmarks.md holds a run and the machine it ran on. Figures are wall-clock times of whole CLI
-commands, so they include the engine's own start-up.
+takes, on a host pool widened alike; `preview200yaml` instead compares the same VmBackups in Pulumi YAML,
+through the zstack plugin, with the Python program through the dynamic door. The table it prints
+(markdown) puts each figure beside its target; docs/benchmarks.md holds a run and the machine it ran on.
+Figures are wall-clock times of whole CLI commands, so they include the engine's own start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +30,13 @@ from typing import Any
 from pulumi_zstack_provider import VmBackupScheduleProperties
 from zstack_simulator import RunningSimulator, Settings, Simulator, StateData, seed, serve
 
-from tests.fixtures.engine import isolated_env, provide_engine, write_project
+from tests.fixtures.engine import (
+    ProvidedEngine,
+    isolated_env,
+    provide_engine,
+    provide_yaml_engine,
+    write_project,
+)
 
 from .noop import WORKERS_VARIABLE
 
@@ -158,6 +166,21 @@ def zstack_program(count: int) -> str:
     """
 
 
+def yaml_program(name: str, plugin: Path, count: int) -> str:
+    """`zstack_program`'s VmBackups in Pulumi YAML, through the zstack plugin at `plugin`. The uuids are
+    quoted: all digits, YAML would read them as numbers."""
+    resources = "".join(
+        f"  vm-{i}:\n"
+        "    type: zstack:index:VmBackup\n"
+        "    properties:\n"
+        f'      rootVolumeUuid: "{seed.RUNNING_VM_ROOT_VOLUME_UUID}"\n'
+        f'      backupStorageUuid: "{seed.IMAGESTORE_BS_UUID}"\n'
+        f"      name: fleet-{i}\n"
+        for i in range(count)
+    )
+    return f"name: {name}\nruntime: yaml\npackages:\n  zstack: {plugin}\nresources:\n{resources}"
+
+
 def noop_program(count: int, seconds: float) -> str:
     return f"""
         from bench.noop import Sleeper
@@ -273,6 +296,11 @@ def fmt_s(run: Run) -> str:
     return f"{run.seconds:.1f} s"
 
 
+def fmt_runs(samples: Sequence[float]) -> str:
+    """The median, then every run in the order they ran."""
+    return f"{statistics.median(samples):.1f} s [{', '.join(f'{s:.1f}' for s in samples)}]"
+
+
 def most_in_flight(jobs: Sequence[Mapping[str, Any]]) -> int:
     """The largest number of jobs that were running at the same moment, from the simulator's job records."""
     # At equal times an end sorts before a start: a job seen done as another is submitted did not overlap.
@@ -288,6 +316,43 @@ class Benchmark:
     def __init__(self, workspace: Workspace, report: Report) -> None:
         self.ws = workspace
         self.report = report
+        self._yaml_ws: Workspace | None = None
+
+    def yaml_workspace(self) -> Workspace:
+        """A workspace on the engine with Pulumi YAML's language host beside it (provide-yaml-host)."""
+        if self._yaml_ws is None:
+            provided = provide_yaml_engine(ProvidedEngine(self.ws.bin_dir, None))
+            if provided.bin_dir is None:
+                raise RuntimeError(f"Pulumi YAML's language host could not be provided: {provided.error}")
+            root = self.ws.root / "yaml"
+            root.mkdir()
+            self._yaml_ws = Workspace(provided.bin_dir, root)
+            # The checkout on PYTHONPATH holds pulumi_zstack.egg-info, which would make pip in the plugin's
+            # venv take the bundled wheel as installed already; neither side of the YAML case needs it.
+            self._yaml_ws.env.pop("PYTHONPATH")
+        return self._yaml_ws
+
+    def install_plugin(self, ws: Workspace) -> Path:
+        """The zstack plugin as a release ships it (scripts/build-plugin's tarball, unpacked), with `pulumi
+        install` run once in a project that names it, as a user does; untimed. The plugin directory."""
+        release = ws.root / "release"
+        built = subprocess.run(
+            ["bash", str(REPO / "scripts" / "build-plugin"), str(release)],
+            env={**os.environ, "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        with tarfile.open(built.stdout.strip().splitlines()[-1]) as archive:
+            archive.extractall(ws.root / "plugins", filter="data")
+        plugin = ws.root / "plugins" / "zstack"
+        project = ws.root / "install"
+        project.mkdir()
+        (project / "Pulumi.yaml").write_text(yaml_program("install", plugin, 1))
+        started = time.perf_counter()
+        ws.run(["install"], project)
+        print(f"  pulumi install of the plugin: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        return plugin
 
     def fleet_up(
         self,
@@ -414,6 +479,109 @@ class Benchmark:
                     ratio <= target_ratio and requests == 0,
                 )
 
+    def yaml_previews(self, count: int, parallel: int, target_ratio: float, repeats: int = 3) -> None:
+        """`preview` of `count` new VmBackups declared in Pulumi YAML (the zstack plugin) and in Python (the
+        dynamic door), then of the same once they exist, with no change; the YAML figure against the Python
+        one. Both projects run on one workspace, so one engine, one Pulumi home and one backend."""
+        ws = self.yaml_workspace()
+        plugin = self.install_plugin(ws)
+        self.plugin_start_up(plugin)
+        flags = ["--parallel", str(parallel)]
+        with simulator(OTHER_JOB_SECONDS) as running:
+            env = zstack_env(running, parallel)
+            yaml_project = ws.root / f"preview{count}yaml"
+            yaml_project.mkdir()
+            (yaml_project / "Pulumi.yaml").write_text(yaml_program(yaml_project.name, plugin, count))
+            ws.run(["stack", "init", "bench"], yaml_project, env)
+            python_project = write_project(
+                ws.root / f"preview{count}dynamic",
+                f"preview{count}dynamic",
+                {"__main__.py": zstack_program(count)},
+            )
+            ws.run(["stack", "init", "bench"], python_project, env)
+            for existing in (False, True):
+                if existing:
+                    for project in (yaml_project, python_project):
+                        up = ws.run(["up", "--skip-preview", *flags], project, env)
+                        print(f"  up of {project.name}: {fmt_s(up)}", file=sys.stderr)
+                    groups = {b["groupUuid"] for b in running.simulator.backups() if b["status"] != "Deleted"}
+                    if len(groups) != 2 * count:
+                        raise RuntimeError(f"the two `up`s made {len(groups)} backup groups, not {2 * count}")
+                    flags.append("--expect-no-changes")
+                yaml_s: list[float] = []
+                dynamic_s: list[float] = []
+                yaml_requests: list[int] = []
+                dynamic_requests: list[int] = []
+                for _ in range(repeats):
+                    for project, seconds, requests in (
+                        (yaml_project, yaml_s, yaml_requests),
+                        (python_project, dynamic_s, dynamic_requests),
+                    ):
+                        running.simulator.clear_requests()
+                        seconds.append(ws.run(["preview", *flags], project, env).seconds)
+                        requests.append(len(running.simulator.requests()))
+                ratio = statistics.median(yaml_s) / statistics.median(dynamic_s)
+                what = "existing VmBackups, no changes" if existing else "new VmBackups"
+                self.report.add(
+                    f"`preview` of {count} {what}, Pulumi YAML (zstack plugin) against Python (dynamic door) "
+                    f"(`--parallel {parallel}`, median of {repeats}; ZStack requests per preview: YAML "
+                    f"{' '.join(map(str, yaml_requests))}, Python {' '.join(map(str, dynamic_requests))})",
+                    f"YAML {fmt_runs(yaml_s)} ({ratio:.2f}x)",
+                    f"dynamic door {fmt_runs(dynamic_s)}",
+                    f"≤ {target_ratio:g}x the dynamic door, 0 requests",
+                    ratio <= target_ratio and not any(yaml_requests + dynamic_requests),
+                )
+
+    def plugin_start_up(self, plugin: Path, repeats: int = 7) -> None:
+        """What starting the plugin costs, on its own venv: the import of the native provider against
+        `import pulumi`, the time until it prints its port (as the engine waits for), and the schema it
+        serves."""
+        python = str(plugin / "venv" / "bin" / "python")
+
+        def import_s(statement: str) -> float:
+            code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+            return statistics.median(
+                float(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
+                for _ in range(repeats)
+            )
+
+        def serving_s() -> float:
+            # The engine's address is never dialled before the first log line; nothing listens on port 9.
+            started = time.perf_counter()
+            with subprocess.Popen(
+                [python, str(plugin), "127.0.0.1:9"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            ) as process:
+                assert process.stdout is not None
+                process.stdout.readline()
+                seconds = time.perf_counter() - started
+                process.kill()
+            return seconds
+
+        pulumi_s = import_s("import pulumi")
+        native_s = import_s("import pulumi_zstack_provider.native")
+        port_s = statistics.median(serving_s() for _ in range(repeats))
+        schema = subprocess.run(
+            [
+                python,
+                "-c",
+                "from pulumi_zstack_provider._package_schema import package_schema_json as s; "
+                "import sys, time; t = time.perf_counter(); n = len(s().encode()); "
+                "print(n, time.perf_counter() - t)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        self.report.add(
+            f"plugin start-up, its own venv (median of {repeats}): import of the native provider; "
+            "launch to port printed; GetSchema answer",
+            f"{native_s:.2f} s ({native_s / pulumi_s:.2f}x `import pulumi`); {port_s:.2f} s; "
+            f"{int(schema[0]) / 1024:.0f} KiB built in {float(schema[1]) * 1000:.0f} ms",
+            f"`import pulumi` {pulumi_s:.2f} s",
+            "(measured)",
+            None,
+        )
+
     def schedule_up(self, count: int, job_seconds: float, parallel: int, target_s: float) -> None:
         """`up` of `count` VmBackupSchedules whose CreateSchedulerJob takes `job_seconds` in ZStack: side by
         side means the scheduler jobs overlap, and the `up` takes about one job, not `count` of them."""
@@ -522,6 +690,7 @@ CASES: dict[str, Callable[[Benchmark], None]] = {
     "imports": lambda b: b.imports(),
     "preview200sched": lambda b: b.schedule_previews(200, 64, 1.2),
     "up100sched": lambda b: b.schedule_up(100, 10.0, 128, 20.0),
+    "preview200yaml": lambda b: b.yaml_previews(200, 64, 1.2),
 }
 
 
