@@ -109,5 +109,5 @@ def test_pulumi_zstack_debug_shows_the_full_traceback(refused_stack: ZStackStack
     assert up.returncode != 0
     ours = _diagnostics(up.stdout + up.stderr)["pulumi-python:dynamic/zstack:VmBackup (nightly)"]
     assert ours[0] == f"error: {TRACEBACK}:"
-    assert ours[-1].startswith("pulumi_zstack_provider._provider.ProviderError: ZStack refused login")
+    assert ours[-1].startswith("pulumi_zstack_provider._core.ProviderError: ZStack refused login")
     assert ZSTACK_MESSAGE in ours[-1]

@@ -590,8 +590,7 @@ def test_ending_the_run_plugin_call_kills_the_plugin(host: RunningHost, tmp_path
     call = host.stub.RunPlugin(
         _run_plugin_request(_plugin_dir(tmp_path), tmp_path, action="sleep"), timeout=RPC_TIMEOUT_S
     )
-    first = next(call)
-    pid = json.loads(first.stdout.decode().splitlines()[0])["pid"]
+    pid = _first_stdout_line(call)["pid"]
 
     call.cancel()
 
