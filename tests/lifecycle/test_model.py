@@ -150,9 +150,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.program: dict[str, Declared] = {
             d.urn: d
             for d in (
-                Declared(VM_BACKUP, "nightly"),
+                Declared(VM_BACKUP, "nightly", copies=True),
                 Declared(SERIES, "series", keep=1),
-                Declared(SERIES, "series", parent=COMPONENT, keep=3),
+                Declared(SERIES, "series", parent=COMPONENT, keep=3, copies=True),
             )
         }
         self.versions = itertools.count(2)
