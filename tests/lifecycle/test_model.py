@@ -330,7 +330,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 continue
             if request.method == "PUT" and parts[5:] == ["actions"]:
                 synced.add(parts[4])
-            elif request.method == "DELETE" and "backupStorageUuids" not in request.query:
+            elif request.method == "DELETE":  # the whole group, or a copy of a group the state keeps
                 deleted.add(parts[4])
         held = {g for h in self.engine.state.values() for g in _kept_groups(h)}
         # A create killed after its copy was sent leaves a group no state holds, made by that same operation.
