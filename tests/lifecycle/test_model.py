@@ -479,7 +479,7 @@ def tally(lifecycle_tally: Tally) -> Tally:
 
 
 LifecycleMachine.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=220,
     stateful_step_count=14,
     deadline=None,
     database=None,
