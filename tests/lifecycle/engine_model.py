@@ -1,8 +1,10 @@
 """The Pulumi engine and the provider process as the lifecycle model checkers play them.
 
 `Engine` makes the calls `engine_traces.md` records, against the real provider classes, and keeps the state
-as the engine does; `KillSwitch` kills the provider process at a chosen request; `VirtualTime` moves the
-simulator's clock where the client would sleep.
+as the engine does (a create or update that fails once its resource exists, e.g. a backup taken and its
+offsite copy failed, is recorded with the outputs it hands back and fails the operation, as the CLI does with
+ErrorResourceInitFailed); `KillSwitch` kills the provider process at a chosen request; `VirtualTime` moves
+the simulator's clock where the client would sleep.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
+from unittest import mock
 
 import httpx
 from pulumi_zstack_provider import _provider as provider_module
 from pulumi_zstack_provider._client import ZStackClient
 from pulumi_zstack_provider._ownership import handed_out
+from pulumi_zstack_provider._resource import IncompleteOperation
 from pulumi_zstack_provider._schema import ResourceModel
 from zstack_simulator import Simulator
 
@@ -77,6 +81,26 @@ class OperationFailed(Exception):
     """The engine reported a failed step and stopped the operation, as the CLI does."""
 
 
+class InitFailed(Exception):
+    """A create or update failed after its resource came to exist: what the host reports to the engine as
+    ErrorResourceInitFailed, with the resource's id and properties."""
+
+    def __init__(self, message: str, resource_id: str, outputs: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.outputs = outputs
+
+
+def _fail_initialisation(incomplete: IncompleteOperation, props: Mapping[str, Any]) -> NoReturn:
+    # Outside Pulumi's host `_keep` returns the outputs with a warning (the operation would succeed); inside
+    # it, the host fails the step and hands the engine these same outputs, which is what the CLI does.
+    outputs = _keep_outside_the_host(incomplete, props)
+    raise InitFailed(str(incomplete), incomplete.resource_id, outputs)
+
+
+_keep_outside_the_host = provider_module._keep
+
+
 class Engine:
     """The Pulumi engine's calls to the dynamic providers, per `engine_traces.md`, and the state it keeps."""
 
@@ -119,7 +143,8 @@ class Engine:
         self.switch.active = True
         self.in_flight = self.interrupted = None
         try:
-            run()
+            with mock.patch.object(provider_module, "_keep", _fail_initialisation):
+                run()
         except Killed:
             self.interrupted = self.in_flight
             return "killed"
@@ -134,13 +159,22 @@ class Engine:
         assert not result.failures, [f.reason for f in result.failures]
         return dict(result.inputs)
 
-    def _create(self, decl: Declaration) -> Held:
+    def _create(self, decl: Declaration, record: Callable[[Held], None]) -> None:
+        """Create `decl` and `record` it where the state keeps it; a create that fails after the resource
+        came to exist is recorded too, and fails the operation."""
         checked = self._check(decl.type, {}, decl.inputs())
         try:
             made = self._call(self._provider(decl.type).create, checked)
+        except InitFailed as failed:
+            record(Held(decl.type, failed.resource_id, failed.outputs, *self._options(decl)))
+            raise OperationFailed(str(failed)) from None
         except provider_module.ProviderError as error:
             raise OperationFailed(str(error)) from None
-        return Held(decl.type, made.id, dict(made.outs), decl.replacement_trigger, decl.retain_on_delete)
+        record(Held(decl.type, made.id, dict(made.outs), *self._options(decl)))
+
+    @staticmethod
+    def _options(decl: Declaration) -> tuple[int, bool]:
+        return decl.replacement_trigger, decl.retain_on_delete
 
     def _delete(self, held: Held) -> None:
         self.in_flight = held
@@ -157,7 +191,7 @@ class Engine:
         for decl in program:
             current = self.state.get(decl.urn)
             if current is None:
-                self.state[decl.urn] = self._create(decl)
+                self._create(decl, self._recorder(decl.urn))
                 continue
             news = self._check(decl.type, self._inputs_of(current), decl.inputs())
             forced = decl.urn in replace or decl.replacement_trigger != current.replacement_trigger
@@ -170,6 +204,9 @@ class Engine:
                             outs = self._call(
                                 self._provider(decl.type).update, current.id, current.outputs, news
                             )
+                        except InitFailed as failed:
+                            current.outputs, self.in_flight = failed.outputs, None
+                            raise OperationFailed(str(failed)) from None
                         except provider_module.ProviderError as error:
                             raise OperationFailed(str(error)) from None
                         current.outputs = dict(outs.outs or {})
@@ -181,12 +218,12 @@ class Engine:
                 if not current.retain_on_delete:
                     self._delete(current)
                 del self.state[decl.urn]
-                self.state[decl.urn] = self._create(decl)
+                self._create(decl, self._recorder(decl.urn))
             else:
-                replacement = self._create(decl)
-                self.state[decl.urn] = replacement
+                # The engine marks the old resource for deletion once the replacement is recorded, even
+                # when that create failed after its resource came to exist: the next `up` deletes it first.
+                self._create(decl, self._recorder(decl.urn, replacing=current))
                 if not current.retain_on_delete:
-                    self.pending_deletes.append(current)
                     self._delete(current)
                     self.pending_deletes.remove(current)
         declared = {d.urn for d in program}
@@ -195,6 +232,14 @@ class Engine:
             if not held.retain_on_delete:
                 self._delete(held)
             del self.state[urn]
+
+    def _recorder(self, urn: str, replacing: Held | None = None) -> Callable[[Held], None]:
+        def record(held: Held) -> None:
+            self.state[urn] = held
+            if replacing is not None and not replacing.retain_on_delete:
+                self.pending_deletes.append(replacing)
+
+        return record
 
     def refresh(self) -> None:
         for urn, held in list(self.state.items()):

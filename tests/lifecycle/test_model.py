@@ -2,9 +2,10 @@
 
 A Hypothesis state machine plays the Pulumi engine (the calls of `engine_traces.md`, against the real
 provider classes) and the operator: inputs and `triggers` changing, `--replace`, `replacement_trigger`,
-`delete_before_replace`, `retain_on_delete`, refresh, destroy, groups and members deleted out of band,
-`pulumi state delete` and re-adoption, failed deletes, and the provider process killed at any request of any
-operation. ZStack is the simulator over real HTTP on 127.0.0.1, with time moved instead of slept.
+`delete_before_replace`, `retain_on_delete`, offsite copies asked for and dropped
+(`copy_to_backup_storage_uuids`), refresh, destroy, groups, members and copies deleted out of band, `pulumi
+state delete` and re-adoption, failed deletes, failed copies, and the provider process killed at any request
+of any operation. ZStack is the simulator over real HTTP on 127.0.0.1, with time moved instead of slept.
 
 After every step it checks what users are promised:
 - every id a state holds names a live, complete group, and so does every group a series lists (unless that
@@ -13,7 +14,13 @@ After every step it checks what users are promised:
 - every group carries the owner tag of the resource holding it, with the digest of the inputs and triggers
   the state records for it (a group is never labelled with triggers it was not taken for);
 - no group the state holds was deleted by the provider;
-- every group ZStack holds for the stack is in the state or listed by `pulumi-zstack orphans`.
+- every group ZStack holds for the stack is in the state or listed by `pulumi-zstack orphans`;
+- every store the state records as holding a group (`backup_storage_uuids`) has every member of it Ready
+  (unless that copy or group was damaged out of band since the last refresh);
+- after an operation that ended ok, every store a resource's copy list names holds each of its groups or is
+  in its `copy_pending`, and after an ok `up` that list is the program's;
+- a group the provider deleted and the state no longer holds leaves no copy on any store;
+- no copy is made of a group the state does not hold (a create killed mid-way excepted: its group is new).
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ VM_BACKUP = "pulumi-python:dynamic/zstack:VmBackup"
 SERIES = "pulumi-python:dynamic/zstack:VmBackupSeries"
 COMPONENT = "model:index:Fleet"
 ROOT_VOLUME = seed.RUNNING_VM_ROOT_VOLUME_UUID
+OFFSITE = seed.REMOTE_IMAGESTORE_BS_UUID
+SYNC_PATH = "/zstack/v1/vm-backups/*/actions"  # SyncVmBackupFromImageStoreBackupStorage
 PROVIDERS = {VM_BACKUP: VmBackupProvider, SERIES: VmBackupSeriesProvider}
 
 
@@ -64,6 +73,7 @@ class Declared:
     replacement_trigger: int = 0
     delete_before_replace: bool = False
     retain_on_delete: bool = False
+    copies: bool = False
 
     @property
     def urn(self) -> str:
@@ -81,6 +91,7 @@ class Declared:
             "owner_stack": OWNER_STACK,
             "owner_urn": self.urn,
             "max_poll_interval": "1s",
+            "copy_to_backup_storage_uuids": [OFFSITE] if self.copies else None,
         }
         if self.type == SERIES:
             inputs["keep"] = self.keep
@@ -139,13 +150,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.program: dict[str, Declared] = {
             d.urn: d
             for d in (
-                Declared(VM_BACKUP, "nightly"),
+                Declared(VM_BACKUP, "nightly", copies=True),
                 Declared(SERIES, "series", keep=1),
-                Declared(SERIES, "series", parent=COMPONENT, keep=3),
+                Declared(SERIES, "series", parent=COMPONENT, keep=3, copies=True),
             )
         }
         self.versions = itertools.count(2)
         self.damaged: set[str] = set()  # groups damaged out of band, excused until refresh or update
+        self.lost_copies: set[str] = (
+            set()
+        )  # groups whose offsite copy went out of band, excused until refresh
         self.kill_armed = False
         self.adopted = False
 
@@ -155,32 +169,36 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------------------- operations
 
-    def _run(self, operation: Callable[[], None]) -> str:
+    def _run(self, operation: Callable[[], None], *, program_applied: bool = False) -> str:
         self.tally.steps += 1
         before = {r.seq for r in self.running.simulator.requests()}
+        live_before = set(Zstack.read(self.running.simulator).members)
         outcome = self.engine.operation(operation)
         self.tally.outcomes[outcome] = self.tally.outcomes.get(outcome, 0) + 1
         self.kill_armed = False
         if self.engine.interrupted is not None:
             self.damaged |= _groups_of(self.engine.interrupted)
         self._check_no_held_group_was_deleted(before)
+        self._check_copies_made_and_deleted(before, live_before, outcome)
         if outcome == "ok":
             self.damaged &= self._referenced()  # refreshed or replaced: no longer excused once dropped
+            self._check_copy_lists_are_kept(program_applied)
         return outcome
 
     @rule()
     def up(self) -> None:
-        self._run(lambda: self.engine.up(list(self.program.values())))
+        self._run(lambda: self.engine.up(list(self.program.values())), program_applied=True)
 
     @rule(data=st.data())
     def up_replace(self, data: st.DataObject) -> None:
         urn = data.draw(st.sampled_from(sorted(self.program)))
-        self._run(lambda: self.engine.up(list(self.program.values()), frozenset({urn})))
+        self._run(lambda: self.engine.up(list(self.program.values()), frozenset({urn})), program_applied=True)
 
     @rule()
     def refresh(self) -> None:
         if self._run(self.engine.refresh) == "ok":
             self.damaged.clear()
+            self.lost_copies.clear()
 
     @rule()
     def destroy(self) -> None:
@@ -211,6 +229,11 @@ class LifecycleMachine(RuleBasedStateMachine):
     def toggle_retain_on_delete(self, data: st.DataObject) -> None:
         decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
         decl.retain_on_delete = not decl.retain_on_delete
+
+    @rule(data=st.data())
+    def toggle_offsite_copy(self, data: st.DataObject) -> None:
+        decl = self.program[data.draw(st.sampled_from(sorted(self.program)))]
+        decl.copies = not decl.copies
 
     @rule(data=st.data(), keep=st.integers(1, 3))
     def change_keep(self, data: st.DataObject, keep: int) -> None:
@@ -264,6 +287,18 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.running.simulator.delete_backup(member)
             self.damaged.add(group)
 
+    @rule(pick=st.integers(0, 1000))
+    def lose_offsite_copy_out_of_band(self, pick: int) -> None:
+        copied = [g for g, ms in self._live_members().items() if any(_on(m, OFFSITE, live=True) for m in ms)]
+        if copied:
+            group = sorted(copied, key=self._groups_in_order().index)[pick % len(copied)]
+            self.running.simulator.delete_backup_copy(group, OFFSITE)
+            self.lost_copies.add(group)
+
+    @rule()
+    def the_next_copy_fails(self) -> None:
+        self.running.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+
     @precondition(lambda self: not self.kill_armed)
     @rule(at=st.integers(0, 24), after_sending=st.booleans())
     def kill_provider_during_next_operation(self, at: int, after_sending: bool) -> None:
@@ -281,6 +316,64 @@ class LifecycleMachine(RuleBasedStateMachine):
         for held in [*self.engine.state.values(), *self.engine.pending_deletes]:
             referenced |= _groups_of(held)
         return referenced
+
+    def _live_members(self) -> dict[str, list[dict[str, Any]]]:
+        return Zstack.read(self.running.simulator).members
+
+    def _check_copies_made_and_deleted(self, before: set[int], live_before: set[str], outcome: str) -> None:
+        synced, deleted = set(), set()
+        for request in self.running.simulator.requests():
+            if request.seq in before:
+                continue
+            parts = request.path.split("/")  # /zstack/v1/vm-backups/<group>[/actions]
+            if parts[3:4] != ["vm-backups"]:
+                continue
+            if request.method == "PUT" and parts[5:] == ["actions"]:
+                synced.add(parts[4])
+            elif request.method == "DELETE":  # the whole group, or a copy of a group the state keeps
+                deleted.add(parts[4])
+        held = {g for h in self.engine.state.values() for g in _kept_groups(h)}
+        # A create killed after its copy was sent leaves a group no state holds, made by that same operation.
+        made_by_a_killed_create = set() if outcome != "killed" else synced - live_before
+        strangers = synced - held - made_by_a_killed_create
+        assert not strangers, f"copies were made of groups the state does not hold: {sorted(strangers)}"
+        members = self._live_members()
+        for group in sorted(deleted - self._referenced()):
+            stores = {
+                r["backupStorageUuid"]
+                for m in members.get(group) or []
+                for r in m.get("backupStorageRefs") or []
+                if r.get("status") != "Deleted"
+            }
+            assert not stores, (
+                f"the provider deleted group {group}, yet copies of it stay on {sorted(stores)}"
+            )
+
+    def _check_copy_lists_are_kept(self, program_applied: bool) -> None:
+        for urn, held in self.engine.state.items():
+            wanted = held.outputs.get("copy_to_backup_storage_uuids") or []
+            if program_applied and urn in self.program:
+                asked = self.program[urn].inputs()["copy_to_backup_storage_uuids"] or []
+                assert wanted == asked, f"{urn} records the copy list {wanted} after an up of {asked}"
+            pending = _copies_pending(held)
+            for group, stores in _recorded_stores(held).items():
+                unaccounted = [s for s in wanted if s not in stores and (group, s) not in pending]
+                assert not unaccounted, (
+                    f"{urn} neither records {group} on {unaccounted} nor lists that copy as pending"
+                )
+
+    @invariant()
+    def recorded_copies_are_ready(self) -> None:
+        members = self._live_members()
+        for urn, held in self.engine.state.items():
+            for group, stores in _recorded_stores(held).items():
+                if group in self.damaged:
+                    continue
+                for store in stores:
+                    if store == OFFSITE and group in self.lost_copies:
+                        continue
+                    missing = [m["uuid"] for m in members.get(group) or [] if not _on(m, store, live=False)]
+                    assert not missing, f"{urn} records {group} on {store}, where {missing} are not Ready"
 
     def _check_no_held_group_was_deleted(self, before: set[int]) -> None:
         deleted = set()
@@ -322,6 +415,31 @@ class LifecycleMachine(RuleBasedStateMachine):
         return {g for h in self.engine.pending_deletes for g in _groups_of(h)}
 
 
+def _on(member: dict[str, Any], store: str, *, live: bool) -> bool:
+    """Whether the volume backup has a Ready copy on `store` (with `live`: any copy not `Deleted`)."""
+    for ref in member.get("backupStorageRefs") or []:
+        if ref.get("backupStorageUuid") == store:
+            status = str(ref.get("status"))
+            return status != "Deleted" if live else status == "Ready"
+    return False
+
+
+def _recorded_stores(held: Held) -> dict[str, list[str]]:
+    """Each group a resource keeps -> the stores its state records as holding the whole group."""
+    if held.type == VM_BACKUP:
+        return {held.id: list(held.outputs.get("backup_storage_uuids") or [])}
+    return {
+        b["group_uuid"]: list(b.get("backup_storage_uuids") or []) for b in held.outputs.get("backups") or []
+    }
+
+
+def _copies_pending(held: Held) -> set[tuple[str, str]]:
+    pending = held.outputs.get("copy_pending") or []
+    if held.type == VM_BACKUP:
+        return {(held.id, store) for store in pending}
+    return {(p["group_uuid"], p["backup_storage_uuid"]) for p in pending}
+
+
 def _kept_groups(held: Held) -> set[str]:
     if held.type == VM_BACKUP:
         return {held.id}
@@ -361,7 +479,7 @@ def tally(lifecycle_tally: Tally) -> Tally:
 
 
 LifecycleMachine.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=220,
     stateful_step_count=14,
     deadline=None,
     database=None,
