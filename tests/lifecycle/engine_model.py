@@ -17,11 +17,11 @@ from unittest import mock
 
 import httpx
 from pulumi_zstack_provider import _provider as provider_module
-from pulumi_zstack_provider._client import ZStackClient
+from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._ownership import handed_out
 from pulumi_zstack_provider._resource import IncompleteOperation
 from pulumi_zstack_provider._schema import ResourceModel
-from zstack_simulator import Simulator
+from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
 
 from tests.fixtures.lifecycle import Tally
 
@@ -273,3 +273,32 @@ class VirtualTime:
     def sleep(self, seconds: float) -> None:
         self._now += seconds
         self._simulator.clock.advance(seconds)
+
+
+class ModelWorld:
+    """What a model checker's sequence runs against: the simulator over real HTTP on 127.0.0.1, a client
+    that sleeps in virtual time through a kill switch, and the engine over `providers`."""
+
+    def __init__(self, providers: Mapping[str, Any], tally: Tally) -> None:
+        self._serving = serve(Simulator(Settings(job_polls=0, job_seconds=None)))
+        self.running: RunningSimulator = self._serving.__enter__()
+        self.switch = KillSwitch()
+        fake = VirtualTime(self.running.simulator)
+        config = {
+            "zstack:host": self.running.host,
+            "zstack:port": str(self.running.port),
+            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
+            "zstack:accountPassword": seed.ADMIN_PASSWORD,
+        }
+        settings = ConnectionSettings.resolve(config, {})
+        self.client = ZStackClient(settings, transport=self.switch, clock=fake.clock, sleep=fake.sleep)
+        self.engine = Engine(providers, self.client, config, self.switch, tally)
+
+    def close(self) -> None:
+        self.client.close()
+        self._serving.__exit__(None, None, None)
+
+
+def exported(urn: str, held: Held) -> dict[str, Any]:
+    """A resource as `pulumi stack export` lists it."""
+    return {"urn": urn, "type": held.type, "id": held.id, "outputs": held.outputs}

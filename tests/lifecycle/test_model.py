@@ -36,14 +36,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from pulumi_zstack_provider import VmBackupProperties, VmBackupProvider, VmBackupSeriesProvider
 from pulumi_zstack_provider._backup_group import BackupGroup, WireVolumeBackup
-from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._orphans import find_orphans
 from pulumi_zstack_provider._ownership import OwnerTag, digest
 from pulumi_zstack_provider._resource import OperationContext
-from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
+from zstack_simulator import Simulator, seed
 
 from tests.fixtures.lifecycle import Tally
-from tests.lifecycle.engine_model import Engine, Held, KillSwitch, VirtualTime
+from tests.lifecycle.engine_model import Held, ModelWorld, exported
 
 pytestmark = pytest.mark.integration
 
@@ -134,19 +133,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         super().__init__()
         self.tally = _TALLY
         self.tally.sequences += 1
-        self._serving = serve(Simulator(Settings(job_polls=0, job_seconds=None)))
-        self.running: RunningSimulator = self._serving.__enter__()
-        self.switch = KillSwitch()
-        fake = VirtualTime(self.running.simulator)
-        config = {
-            "zstack:host": self.running.host,
-            "zstack:port": str(self.running.port),
-            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
-            "zstack:accountPassword": seed.ADMIN_PASSWORD,
-        }
-        settings = ConnectionSettings.resolve(config, {})
-        self.client = ZStackClient(settings, transport=self.switch, clock=fake.clock, sleep=fake.sleep)
-        self.engine = Engine(PROVIDERS, self.client, config, self.switch, self.tally)
+        self.world = ModelWorld(PROVIDERS, self.tally)
+        self.running, self.switch = self.world.running, self.world.switch
+        self.client, self.engine = self.world.client, self.world.engine
         self.program: dict[str, Declared] = {
             d.urn: d
             for d in (
@@ -164,8 +153,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.adopted = False
 
     def teardown(self) -> None:
-        self.client.close()
-        self._serving.__exit__(None, None, None)
+        self.world.close()
 
     # ------------------------------------------------------------------------------------- operations
 
@@ -404,9 +392,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                 tags = zstack.owner_tags(group)
                 assert [t.claim for t in tags] == [claim], f"{group} of {urn} carries owner tags {tags}"
                 assert adopted or tags[0].digest == label, f"{group} of {urn} is labelled for other inputs"
-        deployment = {"resources": [_exported(u, h) for u, h in self.engine.state.items()]}
+        deployment = {"resources": [exported(u, h) for u, h in self.engine.state.items()]}
         for held in self.engine.pending_deletes:
-            deployment["resources"].append(_exported("pending", held))
+            deployment["resources"].append(exported("pending", held))
         orphans = {o.uuid for o in find_orphans(OperationContext(self.client), OWNER_STACK, deployment)}
         invisible = set(zstack.members) - set(holders) - self._pending_groups() - orphans
         assert not invisible, f"ZStack holds groups no state references and no orphan list shows: {invisible}"
@@ -462,10 +450,6 @@ def _labels(held: Held) -> dict[str, str]:
         props = VmBackupProperties.model_validate(VmBackupProperties.user_supplied(held.outputs))
         return {held.id: digest(props.shaping_inputs())}
     return {b["group_uuid"]: digest({"triggers": b["triggers"]}) for b in held.outputs.get("backups") or []}
-
-
-def _exported(urn: str, held: Held) -> dict[str, Any]:
-    return {"urn": urn, "type": held.type, "id": held.id, "outputs": held.outputs}
 
 
 _TALLY = Tally()

@@ -29,14 +29,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from pulumi_zstack_provider import VmBackupProvider, VmBackupScheduleProvider, VmFromBackupProvider
-from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
+from pulumi_zstack_provider._client import ZStackClient
 from pulumi_zstack_provider._orphans import find_orphans
 from pulumi_zstack_provider._ownership import OwnerTag, stack_key
 from pulumi_zstack_provider._resource import OperationContext
-from zstack_simulator import RunningSimulator, Settings, Simulator, seed, serve
+from zstack_simulator import seed
 
 from tests.fixtures.lifecycle import Tally
-from tests.lifecycle.engine_model import Engine, Held, KillSwitch, VirtualTime
+from tests.lifecycle.engine_model import Held, ModelWorld, exported
 
 pytestmark = pytest.mark.integration
 
@@ -174,19 +174,9 @@ class PolicyMachine(RuleBasedStateMachine):
         super().__init__()
         self.tally = _TALLY
         self.tally.sequences += 1
-        self._serving = serve(Simulator(Settings(job_polls=0, job_seconds=None)))
-        self.running: RunningSimulator = self._serving.__enter__()
-        self.switch = KillSwitch()
-        fake = VirtualTime(self.running.simulator)
-        config = {
-            "zstack:host": self.running.host,
-            "zstack:port": str(self.running.port),
-            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
-            "zstack:accountPassword": seed.ADMIN_PASSWORD,
-        }
-        settings = ConnectionSettings.resolve(config, {})
-        self.client = ZStackClient(settings, transport=self.switch, clock=fake.clock, sleep=fake.sleep)
-        self.engine = Engine(PROVIDERS, self.client, config, self.switch, self.tally)
+        self.world = ModelWorld(PROVIDERS, self.tally)
+        self.running, self.switch = self.world.running, self.world.switch
+        self.client, self.engine = self.world.client, self.world.engine
         source = Declared(VM_BACKUP, "source")
         self.program: dict[str, Declared] = {
             d.urn: d
@@ -202,8 +192,7 @@ class PolicyMachine(RuleBasedStateMachine):
         self.kill_armed = False
 
     def teardown(self) -> None:
-        self.client.close()
-        self._serving.__exit__(None, None, None)
+        self.world.close()
 
     def _declared(self, data: st.DataObject, resource_type: str | None = None) -> Declared:
         urns = sorted(u for u, d in self.program.items() if resource_type in (None, d.type))
@@ -407,16 +396,12 @@ class PolicyMachine(RuleBasedStateMachine):
                 assert zstack.group_complete(held.id), f"{urn} holds {held.id}, not a live, complete group"
                 assert zstack.group_claims(held.id) == [claim], f"group {held.id} of {urn} is labelled wrong"
 
-        deployment = {"resources": [_exported(u, h) for u, h in self.engine.state.items()]}
-        deployment["resources"] += [_exported("pending", h) for h in self.engine.pending_deletes]
+        deployment = {"resources": [exported(u, h) for u, h in self.engine.state.items()]}
+        deployment["resources"] += [exported("pending", h) for h in self.engine.pending_deletes]
         orphans = {o.uuid for o in find_orphans(OperationContext(self.client), OWNER_STACK, deployment)}
         ours = {*zstack.jobs, *zstack.triggers, *zstack.vms, *zstack.groups}
         invisible = ours - self._referenced() - orphans
         assert not invisible, f"objects neither the state nor the orphans list shows: {invisible}"
-
-
-def _exported(urn: str, held: Held) -> dict[str, Any]:
-    return {"urn": urn, "type": held.type, "id": held.id, "outputs": held.outputs}
 
 
 _TALLY = Tally()

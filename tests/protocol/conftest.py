@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -32,14 +30,12 @@ from pulumi_zstack_provider import VmBackupProvider
 from zstack_simulator import RunningSimulator
 from zstack_simulator import seed as s
 
+from tests.fixtures.provider_process import ProviderProcess
+
 PROVIDER_KEY = "__provider"
 PROJECT = "proto"
 URN = f"urn:pulumi:stack::{PROJECT}::pulumi-python:dynamic/zstack:VmBackup::nightly"
-START_TIMEOUT_S = 30.0
-START_POLL_S = 0.05
-READY_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 5.0
 #: Stack config keys a user sets with `pulumi config set --secret`.
 SECRET_CONFIG_KEYS = frozenset({"zstack:accountPassword", "zstack:accessKeySecret", "zstack:sessionId"})
 
@@ -191,55 +187,11 @@ class DynamicProvider:
         self._call("Delete", request)
 
 
-class _ProviderProcess:
-    def __init__(self, workdir: Path) -> None:
-        workdir.mkdir(parents=True)
-        self._stdout_file = workdir / "stdout.txt"
-        self.stderr_file = workdir / "stderr.txt"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZSTACK_")}
-        env["PULUMI_PROJECT"] = PROJECT
-        with self._stdout_file.open("wb") as stdout, self.stderr_file.open("wb") as stderr:
-            self._process = subprocess.Popen(
-                [sys.executable, "-u", "-m", "pulumi.dynamic"],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        self.channel: grpc.Channel | None = None
-
-    def connect(self) -> grpc.Channel:
-        port = self._wait_for_port()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(self.channel).result(timeout=READY_TIMEOUT_S)
-        return self.channel
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for _ in range(int(START_TIMEOUT_S / START_POLL_S) + 1):
-            first, newline, _rest = self._stdout_file.read_text(encoding="utf-8").partition("\n")
-            if newline:
-                return int(first)
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(START_POLL_S)
-        self.stop()
-        raise RuntimeError(
-            f"`python -m pulumi.dynamic` wrote no port within {START_TIMEOUT_S:.0f} s "
-            f"(exit code {self._process.returncode}); stderr:\n{self.stderr_file.read_text()[-2000:]}"
-        )
-
-    def stop(self) -> None:
-        if self.channel is not None:
-            self.channel.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=STOP_TIMEOUT_S)
+def _provider_process(workdir: Path) -> ProviderProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZSTACK_")}
+    env["PULUMI_PROJECT"] = PROJECT
+    command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
+    return ProviderProcess(command, workdir, env, "`python -m pulumi.dynamic`")
 
 
 StartProvider = Callable[[], DynamicProvider]
@@ -253,7 +205,7 @@ def start_provider(tmp_path: Path) -> Iterator[StartProvider]:
         def start() -> DynamicProvider:
             nonlocal started
             started += 1
-            process = _ProviderProcess(tmp_path / f"provider-{started}")
+            process = _provider_process(tmp_path / f"provider-{started}")
             stack.callback(process.stop)
             return DynamicProvider(process.connect(), process.stderr_file)
 
