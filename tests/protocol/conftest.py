@@ -30,7 +30,7 @@ from pulumi_zstack_provider import VmBackupProvider
 from zstack_simulator import RunningSimulator
 from zstack_simulator import seed as s
 
-from tests.fixtures.provider_process import ProviderProcess
+from tests.fixtures.provider_process import CheckOutcome, ProviderCallFailed, ProviderProcess
 
 PROVIDER_KEY = "__provider"
 PROJECT = "proto"
@@ -38,31 +38,6 @@ URN = f"urn:pulumi:stack::{PROJECT}::pulumi-python:dynamic/zstack:VmBackup::nigh
 CALL_TIMEOUT_S = 60.0
 #: Stack config keys a user sets with `pulumi config set --secret`.
 SECRET_CONFIG_KEYS = frozenset({"zstack:accountPassword", "zstack:accessKeySecret", "zstack:sessionId"})
-
-
-class ProviderCallFailed(Exception):
-    """The provider answered a call with a gRPC error: what the engine would show the user."""
-
-    def __init__(self, method: str, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(f"{method} failed with {code.name}")
-        self.method = method
-        self.code = code
-        self.details = details
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    inputs: dict[str, Any]
-    """Values still unknown (preview) come back as `pulumi.output.Unknown` instances."""
-    failures: list[tuple[str, str]]
-    """(property, reason) pairs, in the provider's order."""
-
-    @property
-    def failed_properties(self) -> set[str]:
-        return {prop for prop, _ in self.failures}
-
-    def reason(self, prop: str) -> str:
-        return "\n".join(reason for failed, reason in self.failures if failed == prop)
 
 
 @dataclass(frozen=True)

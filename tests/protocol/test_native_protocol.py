@@ -41,12 +41,12 @@ from tests.fixtures.native import (
     VM_BACKUP_SERIES,
     Created,
     NativeProvider,
-    PluginCallFailed,
     StartNative,
     native_config,
     urn,
 )
 from tests.fixtures.ownership import Ownership, assert_ownership, live_groups_of
+from tests.fixtures.provider_process import ProviderCallFailed
 
 pytestmark = [pytest.mark.protocol, pytest.mark.timeout(120)]
 
@@ -232,7 +232,7 @@ def test_a_create_that_timed_out_is_resumed_by_the_next_one_not_duplicated(
 ) -> None:
     simulator.simulator.settings.job_polls = None
     simulator.simulator.settings.job_seconds = 3.0
-    with pytest.raises(PluginCallFailed) as timed_out:
+    with pytest.raises(ProviderCallFailed) as timed_out:
         create(native, createTimeout="1s")
     assert "`createTimeout`" in timed_out.value.details  # the schema's name of the setting to raise
     (attempt,) = live_groups_of(simulator.simulator)
@@ -257,8 +257,8 @@ def test_a_failed_copy_fails_the_create_and_hands_the_backup_to_the_engine(
     from pulumi.runtime.proto import status_pb2  # google.rpc.Status, as Pulumi ships it
 
     simulator.simulator.faults.fail_job(method="PUT", path="/zstack/v1/vm-backups/*/actions", count=1)
-    copies = {"copyToBackupStorageUuids": [s.REMOTE_IMAGESTORE_BS_UUID]}
-    with pytest.raises(PluginCallFailed) as failed:
+    copies: dict[str, Any] = {"copyToBackupStorageUuids": [s.REMOTE_IMAGESTORE_BS_UUID]}
+    with pytest.raises(ProviderCallFailed) as failed:
         create(native, **copies)
 
     (group,) = live_groups_of(simulator.simulator)
@@ -424,7 +424,7 @@ def test_import_of_a_group_another_resource_holds_is_refused_naming_the_owner(
     made = create(native, name="nightly")
     tags_before = owner_tags(simulator, made.id)
 
-    with pytest.raises(PluginCallFailed) as refused:
+    with pytest.raises(ProviderCallFailed) as refused:
         native.read(made.id, name="stolen")
 
     assert urn("nightly") in refused.value.details
@@ -478,7 +478,7 @@ def test_secret_inputs_stay_secret_and_the_password_reaches_no_log_or_error(
     wrong.configure(
         {**native_config(simulator), "accountPassword": "wrong-password-1"}, secret_keys=SECRET_CONFIG
     )
-    with pytest.raises(PluginCallFailed) as failed:
+    with pytest.raises(ProviderCallFailed) as failed:
         wrong.create(INPUTS)
     for plugin_used, password in ((plugin, s.ADMIN_PASSWORD), (wrong, "wrong-password-1")):
         assert password not in plugin_used.stderr()

@@ -19,13 +19,13 @@ from zstack_simulator import RunningSimulator, Settings, Simulator, sha512_hex
 from zstack_simulator import seed as s
 from zstack_simulator.seed import default_seed
 
+from tests.fixtures.provider_process import ProviderCallFailed
 from tests.protocol.conftest import (
     PROJECT,
     PROVIDER_KEY,
     URN,
     CreateOutcome,
     DynamicProvider,
-    ProviderCallFailed,
     StartProvider,
     simulator_config,
 )
