@@ -153,7 +153,8 @@ PAGES: dict[str, tuple[type[ResourceModel], str, str]] = {
         "(`Running` by default). Every ZStack-side input, `group_uuid` included, replaces the VM: the new VM "
         "is made first, then the old one is destroyed and expunged. Refresh drops a VM destroyed outside "
         "Pulumi, and a VM found in another state than its strategy promises (stopped, say) is made again at "
-        "the next `up`. Data volumes of a removed VM stay in ZStack, detached (ZStack's "
-        "`dataVolume.deleteOnVmDestroy` is false by default).",
+        "the next `up`. Removing the VM also deletes and expunges its data volumes, which ZStack only "
+        "detaches when a VM is destroyed (`dataVolume.deleteOnVmDestroy` is false by default); volumes "
+        "attached to another VM since are left alone.",
     ),
 }

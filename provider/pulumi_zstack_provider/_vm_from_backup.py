@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
@@ -439,6 +439,8 @@ class VmFromBackupResource(ResourceDefinition[VmFromBackupProperties]):
         subject = f"VmFromBackup {resource_id}"
         vm = find_vm(ctx, resource_id)
         if vm is None:
+            # Gone already, or removed by a delete that stopped before its data volumes.
+            remove_data_volumes(ctx, resource_id, limits, subject=subject, hint=hint)
             return
         tags = _vm_tags(ctx, [resource_id]).get(resource_id, GroupTags())
         if not tags.held_by(state.get("owner_claim")):
@@ -453,12 +455,7 @@ class VmFromBackupResource(ResourceDefinition[VmFromBackupProperties]):
             sweep_unrecorded_vms(ctx, owner, limits, keep=resource_id, subject=subject, hint=hint)
 
 
-def remove_vm(ctx: OperationContext, vm_uuid: str, limits: Limits, *, subject: str, hint: str) -> None:
-    """Destroy, then expunge a VM, and confirm it is gone; a VM already gone is a success.
-
-    Each step reads the VM first, so a run interrupted half-way (a Destroyed VM left) finishes the job.
-    """
-
+def _removal_job(ctx: OperationContext, limits: Limits, subject: str, hint: str) -> Callable[..., None]:
     def job(method: str, path: str, what: str, **kwargs: Any) -> None:
         # A record that expired before its result was read: the next query tells.
         with contextlib.suppress(JobNotFoundError):
@@ -472,10 +469,21 @@ def remove_vm(ctx: OperationContext, vm_uuid: str, limits: Limits, *, subject: s
                 **kwargs,
             )
 
+    return job
+
+
+def remove_vm(ctx: OperationContext, vm_uuid: str, limits: Limits, *, subject: str, hint: str) -> None:
+    """Destroy, then expunge a VM, and confirm it is gone; then its data volumes. A VM already gone is a
+    success.
+
+    Each step reads the VM first, so a run interrupted half-way (a Destroyed VM left) finishes the job.
+    """
+    job = _removal_job(ctx, limits, subject, hint)
     schedule, started = PollSchedule(max_interval=limits.max_poll_interval), time.monotonic()
     for _ in range(_DELETE_STEPS):
         vm = find_vm(ctx, vm_uuid)
         if vm is None:
+            remove_data_volumes(ctx, vm_uuid, limits, subject=subject, hint=hint)
             return
         if vm.state == "Destroyed":
             job("PUT", f"/vm-instances/{vm_uuid}/actions", "expunge", body={"expungeVmInstance": {}})
@@ -495,6 +503,40 @@ def remove_vm(ctx: OperationContext, vm_uuid: str, limits: Limits, *, subject: s
             f"ZStack accepted the removal of VM {vm_uuid} ({subject}) but the VM is still there "
             f"({vm.state}). The resource stays in the stack; check the VM in ZStack and run the operation "
             "again."
+        )
+
+
+def remove_data_volumes(
+    ctx: OperationContext, vm_uuid: str, limits: Limits, *, subject: str, hint: str
+) -> None:
+    """Delete, then expunge the data volumes the restore made, once the VM is gone.
+
+    Destroying a VM only detaches its data volumes (`dataVolume.deleteOnVmDestroy` is false by default), so
+    they would stay in ZStack, owned by nothing. Only volumes last attached to this VM and attached to no
+    other VM since are removed.
+    """
+    job = _removal_job(ctx, limits, subject, hint)
+    conditions = (f"lastVmInstanceUuid={vm_uuid}", "type=Data", "vmInstanceUuid is null")
+    for _ in range(_DELETE_STEPS):
+        volumes = ctx.client.query("volumes", *conditions)
+        if not volumes:
+            return
+        for volume in volumes:
+            uuid = str(volume["uuid"])
+            ctx.progress(f"{subject}: removing data volume {uuid} of the removed VM")
+            if volume.get("status") != "Deleted":
+                job("DELETE", f"/volumes/{uuid}", f"delete of data volume {uuid}")
+            job(
+                "PUT",
+                f"/volumes/{uuid}/actions",
+                f"expunge of data volume {uuid}",
+                body={"expungeDataVolume": {}},
+            )
+    left = [str(v["uuid"]) for v in ctx.client.query("volumes", *conditions)]
+    if left:
+        raise ZStackError(
+            f"ZStack accepted the removal of the data volumes of VM {vm_uuid} ({subject}) but "
+            f"{', '.join(left)} are still there. The resource stays in the stack; run the operation again."
         )
 
 

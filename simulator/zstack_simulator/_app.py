@@ -40,7 +40,13 @@ from ._simulator import (
     Resource,
     Simulator,
 )
-from ._vms import CREATE_VM_FROM_VM_BACKUP, DESTROY_VM_INSTANCE, EXPUNGE_VM_INSTANCE
+from ._vms import (
+    CREATE_VM_FROM_VM_BACKUP,
+    DELETE_DATA_VOLUME,
+    DESTROY_VM_INSTANCE,
+    EXPUNGE_DATA_VOLUME,
+    EXPUNGE_VM_INSTANCE,
+)
 from ._wire import render_json
 
 ABORT_EXTENSION = "zstack_simulator.abort"
@@ -80,6 +86,8 @@ _ROUTES = (
     _route(CREATE_VM_FROM_VM_BACKUP, "async", "POST", rf"/v1/vm-instances/from/vm-backups/{_UUID}"),
     _route(DESTROY_VM_INSTANCE, "async", "DELETE", rf"/v1/vm-instances/{_UUID}"),
     _route(EXPUNGE_VM_INSTANCE, "async", "PUT", rf"/v1/vm-instances/{_UUID}/actions"),
+    _route(DELETE_DATA_VOLUME, "async", "DELETE", rf"/v1/volumes/{_UUID}"),
+    _route(EXPUNGE_DATA_VOLUME, "async", "PUT", rf"/v1/volumes/{_UUID}/actions"),
     _route(SYNC_VM_BACKUP, "async", "PUT", rf"/v1/vm-backups/{_UUID}/actions"),
     _route(CREATE_SCHEDULER_JOB, "async", "POST", r"/v1/scheduler/jobs"),
     _route(CREATE_SCHEDULER_TRIGGER, "async", "POST", r"/v1/scheduler/triggers"),

@@ -21,7 +21,17 @@ from ._model import Host, IpRange, Job, L3Network, StateData, VmInstance, VmNic,
 CREATE_VM_FROM_VM_BACKUP = "CreateVmFromVmBackup"
 DESTROY_VM_INSTANCE = "DestroyVmInstance"
 EXPUNGE_VM_INSTANCE = "ExpungeVmInstance"
-VM_APIS = frozenset({CREATE_VM_FROM_VM_BACKUP, DESTROY_VM_INSTANCE, EXPUNGE_VM_INSTANCE})
+DELETE_DATA_VOLUME = "DeleteDataVolume"
+EXPUNGE_DATA_VOLUME = "ExpungeDataVolume"
+VM_APIS = frozenset(
+    {
+        CREATE_VM_FROM_VM_BACKUP,
+        DESTROY_VM_INSTANCE,
+        EXPUNGE_VM_INSTANCE,
+        DELETE_DATA_VOLUME,
+        EXPUNGE_DATA_VOLUME,
+    }
+)
 # APICreateVmFromVmBackupMsg: @DefaultTimeout(timeunit = HOURS, value = 24); the others use the default.
 API_TIMEOUTS_MS = {CREATE_VM_FROM_VM_BACKUP: 24 * 3600 * 1000}
 STRATEGIES = ("InstantStart", "JustCreate", "CreateStopped")
@@ -71,6 +81,12 @@ def prepare(api: str, target: str, body: Any, query: Sequence[tuple[str, str]]) 
                 400, f"the body doesn't contain action mapping to the URL[/v1/vm-instances/{target}/actions]"
             )
         return {"target": target}
+    if api == EXPUNGE_DATA_VOLUME:
+        if not isinstance(body, dict) or "expungeDataVolume" not in body:
+            raise PlainTextError(
+                400, f"the body doesn't contain action mapping to the URL[/v1/volumes/{target}/actions]"
+            )
+        return {"target": target}
     mode = next((value for key, value in query if key == "deleteMode"), None)
     return {"target": target, "deleteMode": mode}
 
@@ -93,8 +109,12 @@ def start(data: StateData, job: Job, now: float) -> None:
         _start_create(data, job)
     elif job.api == DESTROY_VM_INSTANCE:
         _start_destroy(data, job, now)
-    else:
+    elif job.api == EXPUNGE_VM_INSTANCE:
         _start_expunge(data, job, now)
+    elif job.api == DELETE_DATA_VOLUME:
+        _start_delete_volume(data, job)
+    else:
+        _start_expunge_volume(data, job)
 
 
 def _mandatory(name: str) -> ApiError:
@@ -228,13 +248,7 @@ def _not_in_state(state: str, message: str, allowed: Sequence[str]) -> ApiError:
 
 
 def _start_destroy(data: StateData, job: Job, now: float) -> None:
-    mode = job.params.get("deleteMode")
-    if mode is not None and mode not in _DELETE_MODES:
-        raise ApiError(
-            "SYS.1007",
-            f"valid value for field[deleteMode] of message[APIDeleteMessage] are {list(_DELETE_MODES)}, "
-            f"but {mode} found",
-        )
+    _check_delete_mode(job)
     vm = _vm(data, job.params["target"])
     # VmInstanceApiInterceptor: destroying a VM that does not exist succeeds.
     if vm is None:
@@ -253,6 +267,36 @@ def _start_expunge(data: StateData, job: Job, now: float) -> None:
     if vm.state not in _EXPUNGEABLE:
         raise _not_in_state(vm.state, _EXPUNGE_MSG, _EXPUNGEABLE)
     vm.state, vm.last_op_date = "Expunging", now
+
+
+def _check_delete_mode(job: Job) -> None:
+    mode = job.params.get("deleteMode")
+    if mode is not None and mode not in _DELETE_MODES:
+        raise ApiError(
+            "SYS.1007",
+            f"valid value for field[deleteMode] of message[APIDeleteMessage] are {list(_DELETE_MODES)}, "
+            f"but {mode} found",
+        )
+
+
+def _start_delete_volume(data: StateData, job: Job) -> None:
+    """DeleteDataVolume: a volume that does not exist is a success, as a destroyed VM is (the delete
+    APIs' interceptor pattern); a root volume is refused."""
+    _check_delete_mode(job)
+    volume = _volume(data, job.params["target"])
+    if volume is not None and volume.type == "Root":
+        raise ApiError("SYS.1007", f"it's not allowed to delete root volume, uuid:{volume.uuid}")
+
+
+def _start_expunge_volume(data: StateData, job: Job) -> None:
+    volume = _volume(data, job.params["target"])
+    if volume is None:
+        raise ApiError("SYS.1003", not_found("uuid", job.params["target"], "VolumeVO"))
+    if volume.status != "Deleted":
+        raise ApiError(
+            "SYS.1006",
+            f"the volume[uuid:{volume.uuid}] is not deleted, its status is {volume.status}; delete it first",
+        )
 
 
 # ----------------------------------------------------------------------------- progress and finish
@@ -278,7 +322,11 @@ def finish(data: StateData, job: Job, now: float) -> dict[str, Any]:
         return _finish_create(data, job, now)
     if job.api == DESTROY_VM_INSTANCE:
         return _finish_destroy(data, job, now)
-    return _finish_expunge(data, job, now)
+    if job.api == EXPUNGE_VM_INSTANCE:
+        return _finish_expunge(data, job, now)
+    if job.api == DELETE_DATA_VOLUME:
+        return _finish_delete_volume(data, job, now)
+    return _finish_expunge_volume(data, job)
 
 
 def _fail(error: Mapping[str, Any]) -> ApiError:
@@ -534,6 +582,30 @@ def _finish_expunge(data: StateData, job: Job, now: float) -> dict[str, Any]:
     return {}
 
 
+def _finish_delete_volume(data: StateData, job: Job, now: float) -> dict[str, Any]:
+    """A data volume deleted goes to the recycle bin (status Deleted), detached from its VM."""
+    volume = _volume(data, job.params["target"])
+    if volume is None:
+        return {}
+    if job.inject_error is not None:
+        raise _fail(job.inject_error)
+    if volume.vm_instance_uuid is not None:
+        volume.vm_instance_uuid, volume.last_vm_instance_uuid = None, volume.vm_instance_uuid
+    volume.status, volume.last_op_date = "Deleted", now
+    return {}
+
+
+def _finish_expunge_volume(data: StateData, job: Job) -> dict[str, Any]:
+    volume = _volume(data, job.params["target"])
+    if volume is None:
+        return {}
+    if job.inject_error is not None:
+        raise _fail(job.inject_error)
+    data.volumes = [v for v in data.volumes if v.uuid != volume.uuid]
+    data.drop_tags(volume.uuid)
+    return {}
+
+
 def _remove_vm(data: StateData, vm_uuid: str) -> None:
     """The VM row goes with the volumes still attached to it (its root volume) and its NICs."""
     removed_volumes = [v.uuid for v in data.volumes if v.vm_instance_uuid == vm_uuid]
@@ -575,6 +647,10 @@ def expunge(data: StateData, vm_uuid: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- lookups
+
+
+def _volume(data: StateData, uuid: str) -> Volume | None:
+    return next((v for v in data.volumes if v.uuid == uuid), None)
 
 
 def _vm(data: StateData, uuid: str) -> VmInstance | None:

@@ -22,6 +22,7 @@ VM_FROM_BACKUP_TYPE = "pulumi-python:dynamic/zstack:VmFromBackup"
 RESTORE_PATH = "/zstack/v1/vm-instances/from/vm-backups/*"
 RESTORE_API = "CreateVmFromVmBackup"
 SEED_VM_PREFIX = "1000000000004000"
+SEED_VOLUME_PREFIX = "2000000000004000"
 
 
 def program(release: str = "1.0", restore: dict[str, object] | None = None) -> str:
@@ -50,6 +51,12 @@ def program(release: str = "1.0", restore: dict[str, object] | None = None) -> s
         pulumi.export("nics", vm.nics)
         pulumi.export("members", backup.members)
         """
+
+
+def restored_volumes(stack: ZStackStack) -> set[str]:
+    """Every volume ZStack holds (Deleted ones too) but the seed's."""
+    found = stack.simulator.query("volumes", None, [])["inventories"]
+    return {v["uuid"] for v in found if not v["uuid"].startswith(SEED_VOLUME_PREFIX)}
 
 
 def restored_vms(stack: ZStackStack) -> list[dict[str, Any]]:
@@ -104,9 +111,14 @@ def test_restore_replace_and_destroy(zstack_stack: ZStackStack) -> None:
     assert apis.index(RESTORE_API) < apis.index("DestroyVmInstance") < apis.index("ExpungeVmInstance"), (
         "the new VM is made first, then the old one destroyed and expunged"
     )
+    assert apis.count("DeleteDataVolume") == apis.count("ExpungeDataVolume") == len(outputs["data_volumes"])
+    assert restored_volumes(stack) == {*stack.outputs()["data_volumes"], stack.outputs()["root_volume"]}, (
+        "the old VM's data volumes went with it"
+    )
 
     stack.destroy()
     assert restored_vms(stack) == []
+    assert restored_volumes(stack) == set(), "nothing the restores made stays in ZStack"
 
 
 def test_refresh_notices_a_vm_stopped_or_destroyed_out_of_band(zstack_stack: ZStackStack) -> None:

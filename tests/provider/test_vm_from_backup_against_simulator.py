@@ -137,8 +137,28 @@ def test_delete_destroys_and_expunges_and_a_vm_already_gone_is_success(
     RESOURCE.delete(ctx, vm_uuid, outputs)
     assert vms(ctx) == []
     apis = [r.api for r in simulator.simulator.requests() if r.method != "GET"]
-    assert apis[-2:] == ["DestroyVmInstance", "ExpungeVmInstance"]
+    volumes = outputs["data_volume_uuids"]
+    assert apis[-2 - 2 * len(volumes) :] == [
+        "DestroyVmInstance",
+        "ExpungeVmInstance",
+        *["DeleteDataVolume", "ExpungeDataVolume"] * len(volumes),
+    ], "the VM goes, then each of its data volumes"
+    assert ctx.client.query("volumes", f"uuid?={','.join(volumes)}") == []
     RESOURCE.delete(ctx, vm_uuid, outputs)
+
+
+def test_a_delete_that_stopped_after_the_vm_removes_its_data_volumes_next_time(
+    ctx: OperationContext, simulator: RunningSimulator, group: dict[str, Any]
+) -> None:
+    vm_uuid, outputs = RESOURCE.create(ctx, props(group["group_uuid"]))
+    simulator.simulator.set_vm_state(vm_uuid, "Destroyed")
+    simulator.simulator.expunge_vm(vm_uuid)  # the VM went; its detached data volumes did not
+    left = ctx.client.query("volumes", f"lastVmInstanceUuid={vm_uuid}")
+    assert sorted(v["uuid"] for v in left) == sorted(outputs["data_volume_uuids"])
+
+    RESOURCE.delete(ctx, vm_uuid, outputs)
+
+    assert ctx.client.query("volumes", f"lastVmInstanceUuid={vm_uuid}") == []
 
 
 def test_delete_finishes_a_vm_left_destroyed(

@@ -486,6 +486,42 @@ def test_the_vm_tags_stay_while_it_is_destroyed_and_go_when_it_is_expunged(
     assert tags() == []
 
 
+def _volume_job(client: httpx.Client, headers: dict[str, str], method: str, volume: str) -> httpx.Response:
+    if method == "DELETE":
+        submitted = client.delete(f"/zstack/v1/volumes/{volume}", headers=headers)
+    else:
+        submitted = client.put(
+            f"/zstack/v1/volumes/{volume}/actions", headers=headers, json={"expungeDataVolume": {}}
+        )
+    assert submitted.status_code == 202, submitted.text
+    return poll(client, submitted.json()["location"])
+
+
+def test_a_destroyed_vms_data_volumes_are_deleted_then_expunged(simulator_client: httpx.Client) -> None:
+    """DeleteDataVolume (`DELETE /volumes/{uuid}`) puts a volume in the recycle bin; ExpungeDataVolume
+    (`PUT /volumes/{uuid}/actions`, `expungeDataVolume`) removes it, and only once deleted."""
+    headers = login(simulator_client)
+    group = ready_group(simulator_client, headers)
+    vm = restore_and_wait(simulator_client, headers, group).json()["inventory"]
+    data_uuids = sorted(v["uuid"] for v in vm["allVolumes"] if v["type"] == "Data")
+    destroy(simulator_client, headers, vm["uuid"])
+    first, *_ = data_uuids
+
+    refused = _volume_job(simulator_client, headers, "PUT", first)
+    assert refused.json()["error"]["code"] == "SYS.1006", "a volume not deleted yet is not expunged"
+    for volume in data_uuids:
+        assert _volume_job(simulator_client, headers, "DELETE", volume).json() == {}
+    deleted = query(simulator_client, headers, "volumes", f"uuid?={','.join(data_uuids)}")["inventories"]
+    assert {v["status"] for v in deleted} == {"Deleted"}
+    for volume in data_uuids:
+        assert _volume_job(simulator_client, headers, "PUT", volume).json() == {}
+
+    assert query(simulator_client, headers, "volumes", f"uuid?={','.join(data_uuids)}")["inventories"] == []
+    assert _volume_job(simulator_client, headers, "DELETE", first).json() == {}, "a gone volume: success"
+    root = query(simulator_client, headers, "volumes", "type=Root")["inventories"][0]["uuid"]
+    assert _volume_job(simulator_client, headers, "DELETE", root).json()["error"]["code"] == "SYS.1007"
+
+
 def test_destroy_passes_through_destroying(
     simulator: RunningSimulator, simulator_client: httpx.Client
 ) -> None:
