@@ -6,16 +6,14 @@ config the example documents (under that project's name).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from zstack_simulator import seed
 
 from tests.fixtures.engine import REPO_ROOT
 from tests.fixtures.ownership import check_ownership
-from tests.fixtures.stack import ADMIN_PASSWORD, PROJECT, ZStackStack
+from tests.fixtures.stack import PROJECT, ZStackStack, group_made_outside_pulumi
 
 pytestmark = pytest.mark.e2e
 
@@ -88,32 +86,9 @@ def test_nightly_backups_back_up_every_listed_vm_and_replace_them_the_next_night
     assert apis == ["CreateUserTag"] * 3 + ["CreateVmBackup"] * 3 + ["DeleteVmBackup"] * 3
 
 
-def _make_group_outside_pulumi(stack: ZStackStack, name: str) -> str:
-    """A backup of web-01 made through ZStack's API, as another tool would; returns its group uuid."""
-    settings = ConnectionSettings.resolve(
-        {
-            "zstack:host": stack.zstack.host,
-            "zstack:port": str(stack.zstack.port),
-            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
-            "zstack:accountPassword": ADMIN_PASSWORD,
-        },
-        {},
-    )
-    with ZStackClient(settings) as client:
-        result = client.run_job(
-            "POST",
-            f"/volumes/{seed.RUNNING_VM_ROOT_VOLUME_UUID}/vm-backups",
-            body={"params": {"name": name, "backupStorageUuid": seed.IMAGESTORE_BS_UUID}},
-            deadline=time.monotonic() + 60,
-            operation=f"back up web-01 as {name}",
-        )
-    (group,) = {str(inventory["groupUuid"]) for inventory in result["inventories"]}
-    return group
-
-
 def test_adopt_existing_reads_one_group_and_takes_over_another(zstack_stack: ZStackStack) -> None:
-    golden = _make_group_outside_pulumi(zstack_stack, "golden")
-    by_hand = _make_group_outside_pulumi(zstack_stack, "made-by-hand")
+    golden = group_made_outside_pulumi(zstack_stack, "golden")
+    by_hand = group_made_outside_pulumi(zstack_stack, "made-by-hand")
     _use_example(zstack_stack, "adopt-existing")
     zstack_stack.set_config({f"{PROJECT}:goldenGroupUuid": golden})
     _set_object(

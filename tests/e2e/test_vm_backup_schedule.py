@@ -11,12 +11,11 @@ import time
 from typing import Any
 
 import pytest
-from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from pulumi_zstack_provider._vm_backup_schedule import scheduler_description
 from zstack_simulator import seed
 
 from tests.e2e.test_examples import VMS, _set_object, _use_example
-from tests.fixtures.stack import ADMIN_PASSWORD, PROJECT, VM_BACKUP_TYPE, ZStackStack
+from tests.fixtures.stack import PROJECT, VM_BACKUP_TYPE, ZStackStack, zstack_client
 
 pytestmark = pytest.mark.e2e
 
@@ -71,19 +70,6 @@ def scheduled_groups(stack: ZStackStack, job_uuid: str) -> set[str]:
 
 def schedule_ops(stack: ZStackStack) -> list[str]:
     return [str(step["op"]) for step in stack.preview().steps(SCHEDULE_TYPE)]
-
-
-def zstack_client(stack: ZStackStack) -> ZStackClient:
-    settings = ConnectionSettings.resolve(
-        {
-            "zstack:host": stack.zstack.host,
-            "zstack:port": str(stack.zstack.port),
-            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
-            "zstack:accountPassword": ADMIN_PASSWORD,
-        },
-        {},
-    )
-    return ZStackClient(settings)
 
 
 def test_a_schedule_runs_in_zstack_keeps_its_retention_and_changes_in_place(

@@ -17,20 +17,18 @@ import signal
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi_zstack_provider._client import ConnectionSettings, ZStackClient
 from zstack_simulator import seed
 
 from tests.fixtures.engine import REPO_ROOT, PulumiWorkspace, isolated_env
 from tests.fixtures.fault_cases import CASE_MARK
 from tests.fixtures.ownership import Ownership, assert_ownership, listed_orphans, live_groups, run_orphans
 from tests.fixtures.simulator import ServeSimulator
-from tests.fixtures.stack import ADMIN_PASSWORD, STACK, ZStackStack, new_stack
+from tests.fixtures.stack import STACK, ZStackStack, group_made_outside_pulumi, new_stack
 from tests.reliability._cli import (
     CREATE_PATH,
     QUERY_PATH,
@@ -357,33 +355,10 @@ def test_plugin_killed_during_the_create_then_up_resumes_the_same_group(
 # ------------------------------------------------------------------------------------ import
 
 
-def _make_group_outside_pulumi(stack: ZStackStack, name: str) -> str:
-    """CreateVmBackup through ZStack's API, as another tool would; returns the new group's uuid."""
-    settings = ConnectionSettings.resolve(
-        {
-            "zstack:host": stack.zstack.host,
-            "zstack:port": str(stack.zstack.port),
-            "zstack:accountName": seed.ADMIN_ACCOUNT_NAME,
-            "zstack:accountPassword": ADMIN_PASSWORD,
-        },
-        {},
-    )
-    with ZStackClient(settings) as client:
-        result = client.run_job(
-            "POST",
-            f"/volumes/{ROOT_VOLUME}/vm-backups",
-            body={"params": {"name": name, "backupStorageUuid": BACKUP_STORAGE}},
-            deadline=time.monotonic() + 60,
-            operation=f"back up the running VM as {name}",
-        )
-    (group,) = {str(inventory["groupUuid"]) for inventory in result["inventories"]}
-    return group
-
-
 def test_import_of_a_group_made_outside_pulumi_then_previews_no_changes(
     one_backup_stack: ZStackStack, installed_plugin: Path
 ) -> None:
-    group = _make_group_outside_pulumi(one_backup_stack, "nightly")
+    group = group_made_outside_pulumi(one_backup_stack, "nightly")
     one_backup_stack.forget_requests()
 
     one_backup_stack.run(["import", VM_BACKUP, "nightly", group, "--generate-code=false"])
