@@ -92,8 +92,9 @@ def test_a_backup_with_a_copy_is_stable_and_a_lost_copy_is_made_again_in_place(
     assert done.returncode != 0, "the drift check passed although the offsite copy is gone"
 
     # The update that makes the copy again fails once: the state keeps the backup, the copy still pending.
-    zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    fault = zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
     failed = zstack_stack.run(["up", "--skip-preview"], check=False)
+    assert fault.fired == 1
     assert failed.returncode != 0, "the up succeeded although the offsite copy failed"
     assert f"to backup storage {OFFSITE} failed" in failed.stdout + failed.stderr
     assert outputs_of(zstack_stack, VM_BACKUP_TYPE)["copy_pending"] == [OFFSITE]
@@ -200,11 +201,12 @@ def test_a_series_release_whose_copy_fails_keeps_its_new_backup_and_the_next_up_
 ) -> None:
     zstack_stack.write_program(series_program("1.0"))
     zstack_stack.up()
-    zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    fault = zstack_stack.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
     zstack_stack.write_program(series_program("1.1"))
 
     failed = zstack_stack.run(["up", "--skip-preview"], check=False)
 
+    assert fault.fired == 1
     assert failed.returncode != 0, "the release succeeded although its offsite copy failed"
     state = outputs_of(zstack_stack, SERIES_TYPE)
     newest = state["backups"][0]

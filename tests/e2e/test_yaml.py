@@ -289,9 +289,11 @@ def test_lost_answer_of_the_create_is_recovered_without_a_second_backup(
     one_backup_stack: ZStackStack,
 ) -> None:
     sim = one_backup_stack.simulator
-    sim.faults.lose_response(method="POST", path=CREATE_PATH, count=1)
+    fault = sim.faults.lose_response(method="POST", path=CREATE_PATH, count=1)
 
     one_backup_stack.up()
+
+    assert fault.fired == 1
 
     _exactly_one_group(one_backup_stack)
     assert create_posts(one_backup_stack) == [None], "the create is not sent again: ZStack already runs it"

@@ -256,10 +256,11 @@ def test_a_failed_copy_fails_the_create_and_hands_the_backup_to_the_engine(
     the next `up` makes the copy in an update, in the same group."""
     from pulumi.runtime.proto import status_pb2  # google.rpc.Status, as Pulumi ships it
 
-    simulator.simulator.faults.fail_job(method="PUT", path="/zstack/v1/vm-backups/*/actions", count=1)
+    fault = simulator.simulator.faults.fail_job(method="PUT", path="/zstack/v1/vm-backups/*/actions", count=1)
     copies: dict[str, Any] = {"copyToBackupStorageUuids": [s.REMOTE_IMAGESTORE_BS_UUID]}
     with pytest.raises(ProviderCallFailed) as failed:
         create(native, **copies)
+    assert fault.fired == 1
 
     (group,) = live_groups_of(simulator.simulator)
     assert group in failed.value.details

@@ -85,10 +85,11 @@ def test_create_copies_the_backup_and_reports_where_it_lives(
 def test_a_failed_copy_hands_the_backup_over_with_the_copy_pending_and_the_update_makes_it(
     ctx: OperationContext, simulator: RunningSimulator, new_run: StartRun
 ) -> None:
-    simulator.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    fault = simulator.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
 
     with pytest.raises(IncompleteOperation) as failed:
         BACKUP.create(ctx, backup())
+    assert fault.fired == 1
 
     (group,) = stores_by_group(simulator)
     assert f"the copy of backup group {group} to backup storage {OFFSITE} failed" in str(failed.value)
@@ -151,9 +152,10 @@ def test_a_copy_already_made_is_not_made_again_and_one_in_progress_is_waited_for
 def test_a_lost_answer_to_the_sync_is_recovered_without_a_second_copy(
     ctx: OperationContext, simulator: RunningSimulator
 ) -> None:
-    simulator.simulator.faults.lose_response(method="PUT", path=SYNC_PATH, count=1)
+    fault = simulator.simulator.faults.lose_response(method="PUT", path=SYNC_PATH, count=1)
 
     group, outputs = BACKUP.create(ctx, backup())
+    assert fault.fired == 1
 
     assert syncs(simulator) == 1
     assert stores_by_group(simulator) == {group: BOTH}
@@ -203,10 +205,11 @@ def test_a_series_whose_copy_failed_keeps_the_new_take_and_shows_the_copy_pendin
 ) -> None:
     series_uuid, first = SERIES.create(ctx, series())
     new_run()
-    simulator.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
+    fault = simulator.simulator.faults.fail_job(method="PUT", path=SYNC_PATH, count=1)
 
     with pytest.raises(IncompleteOperation) as failed:
         SERIES.update(ctx, series_uuid, first, series(triggers=["1.1"]))
+    assert fault.fired == 1
 
     kept = failed.value.outputs
     (entry,) = kept["backups"]
